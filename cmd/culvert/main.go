@@ -1,0 +1,96 @@
+// Command culvert is a self-hostable AWS Data Pipeline: the API server, and
+// (in later versions) the task runner and a client CLI, in one binary.
+//
+// Usage:
+//
+//	culvert serve [--listen HOST:PORT] [--data DIR] [--credentials FILE] ...
+//	culvert version
+//
+// Every flag can also come from an environment variable named CULVERT_ and
+// the flag name in upper case with dashes as underscores (CULVERT_LISTEN,
+// CULVERT_DATA, …); a flag on the command line wins.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	m := &Main{Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}
+	if err := m.Run(ctx, os.Args[1:]); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "culvert:", err)
+		}
+		os.Exit(2)
+	}
+}
+
+// Main is the program, separated from main so tests can run it in-process.
+type Main struct {
+	Stdout, Stderr io.Writer
+	Getenv         func(string) string
+
+	// Ready, if set, is called with the API's base URL once serve accepts
+	// requests. Tests use it to find a server started on port 0.
+	Ready func(baseURL string)
+}
+
+const usage = `culvert is a self-hostable AWS Data Pipeline.
+
+Usage:
+  culvert serve [flags]    run the API server (culvert serve -h lists the flags)
+  culvert version          print the version
+`
+
+// Run runs the subcommand named by args[0].
+func (m *Main) Run(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		fmt.Fprint(m.Stderr, usage)
+		return flag.ErrHelp
+	}
+	switch args[0] {
+	case "serve":
+		return (&serveCommand{main: m}).Run(ctx, args[1:])
+	case "version":
+		fmt.Fprintln(m.Stdout, "culvert", version)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(m.Stdout, usage)
+		return nil
+	}
+	fmt.Fprint(m.Stderr, usage)
+	return fmt.Errorf("unknown command %q", args[0])
+}
+
+// applyEnv sets every flag not given on the command line from its CULVERT_
+// environment variable, so the command line always wins.
+func applyEnv(fs *flag.FlagSet, getenv func(string) string) error {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		if set[f.Name] || err != nil {
+			return
+		}
+		name := "CULVERT_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v := getenv(name); v != "" {
+			if serr := fs.Set(f.Name, v); serr != nil {
+				err = fmt.Errorf("%s: %w", name, serr)
+			}
+		}
+	})
+	return err
+}

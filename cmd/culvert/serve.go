@@ -1,0 +1,248 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/culvert/culvert/internal/awsjson"
+	"github.com/culvert/culvert/internal/datapipeline"
+	"github.com/culvert/culvert/internal/pipeline"
+	"github.com/culvert/culvert/internal/queue"
+	"github.com/culvert/culvert/internal/sigv4"
+	"github.com/culvert/culvert/internal/store/sqlite"
+)
+
+// serveConfig is everything `culvert serve` can be told.
+type serveConfig struct {
+	Listen       string
+	Data         string
+	Credentials  string
+	PollWait     time.Duration
+	MaxBody      int64
+	MaxObjects   int
+	MaxPipelines int
+	MemoryLimit  string
+	LogLevel     string
+	ShutdownWait time.Duration
+}
+
+type serveCommand struct {
+	main *Main
+}
+
+func (c *serveCommand) flags(cfg *serveConfig) *flag.FlagSet {
+	fs := flag.NewFlagSet("culvert serve", flag.ContinueOnError)
+	fs.SetOutput(c.main.Stderr)
+	fs.StringVar(&cfg.Listen, "listen", "127.0.0.1:8080", "`HOST:PORT` to serve the API on")
+	fs.StringVar(&cfg.Data, "data", "culvert-data", "`DIR` holding the embedded SQLite database")
+	fs.StringVar(&cfg.Credentials, "credentials", "", "`FILE` of access keys, one \"ACCESS_KEY_ID SECRET ACCOUNT_ID\" per line;\n"+
+		"without it only the development key AKIDEXAMPLE is accepted, and only on a loopback address")
+	fs.DurationVar(&cfg.PollWait, "poll-wait", queue.DefaultWait, "how long PollForTask holds an idle poll (botocore times out reads at 60s)")
+	fs.Int64Var(&cfg.MaxBody, "max-body", awsjson.DefaultMaxBodyBytes, "largest request body in `bytes`")
+	fs.IntVar(&cfg.MaxObjects, "max-objects", pipeline.DefaultLimits.MaxObjects, "most objects in one pipeline definition")
+	fs.IntVar(&cfg.MaxPipelines, "max-pipelines", 0, "most live pipelines per account (0 = no limit)")
+	fs.StringVar(&cfg.MemoryLimit, "memory-limit", "1GiB", "soft memory limit for the Go runtime, unless GOMEMLIMIT is set (0 = none)")
+	fs.StringVar(&cfg.LogLevel, "log-level", "info", "debug, info, warn or error")
+	fs.DurationVar(&cfg.ShutdownWait, "shutdown-wait", 10*time.Second, "how long SIGTERM waits for requests in flight")
+	return fs
+}
+
+func (c *serveCommand) Run(ctx context.Context, args []string) error {
+	var cfg serveConfig
+	fs := c.flags(&cfg)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("serve: unexpected argument %q", fs.Arg(0))
+	}
+	if err := applyEnv(fs, c.main.Getenv); err != nil {
+		return err
+	}
+	logger, err := newLogger(c.main, cfg.LogLevel)
+	if err != nil {
+		return err
+	}
+	if err := applyMemoryLimit(cfg.MemoryLimit, c.main.Getenv); err != nil {
+		return err
+	}
+	creds, dev, err := loadCredentials(cfg.Credentials)
+	if err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	defer ln.Close()
+	if dev {
+		if ip := ln.Addr().(*net.TCPAddr).IP; !ip.IsLoopback() {
+			return fmt.Errorf("serve: refusing to listen on %s with the built-in development key; "+
+				"pass --credentials FILE or listen on a loopback address such as 127.0.0.1", ln.Addr())
+		}
+		logger.Warn("no --credentials file: accepting only the development key AKIDEXAMPLE (account 123456789012) on loopback")
+	}
+
+	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
+		return fmt.Errorf("serve: data directory: %w", err)
+	}
+	db, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(cfg.Data, "culvert.db"), Logger: logger})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	q, err := queue.New(queue.Config{Wait: cfg.PollWait}, db)
+	if err != nil {
+		return err
+	}
+	svc, err := datapipeline.New(datapipeline.Config{
+		Limits:       pipeline.Limits{MaxObjects: cfg.MaxObjects},
+		MaxPipelines: cfg.MaxPipelines,
+		Logger:       logger,
+	}, db, q)
+	if err != nil {
+		return err
+	}
+	verifier := &sigv4.Verifier{Credentials: creds, Service: "datapipeline"}
+	api := &awsjson.Handler{
+		Target:     "DataPipeline",
+		AltTargets: []string{"DataPipeline_20121129"},
+		Ops:        svc.Ops(),
+		Verify: func(r *http.Request, body []byte) (awsjson.Principal, error) {
+			cred, err := verifier.Verify(r, body)
+			if err != nil {
+				return awsjson.Principal{}, err
+			}
+			return awsjson.Principal{AccessKeyID: cred.AccessKeyID, AccountID: cred.AccountID}, nil
+		},
+		MaxBodyBytes: cfg.MaxBody,
+		Logger:       logger,
+	}
+
+	var ready atomic.Bool
+	mux := http.NewServeMux()
+	mux.Handle("POST /{$}", api)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		if !ready.Load() {
+			http.Error(w, "starting", http.StatusServiceUnavailable)
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Write([]byte("ok\n"))
+	})
+
+	// Requests get a context that ends at shutdown, so long polls return
+	// at once instead of holding shutdown for their whole wait.
+	baseCtx, cancelBase := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelBase()
+	srv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		BaseContext:       func(net.Listener) context.Context { return baseCtx },
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
+	})
+	g.Go(func() error {
+		<-gctx.Done()
+		logger.Info("shutting down")
+		cancelBase()
+		sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownWait)
+		defer cancel()
+		return srv.Shutdown(sctx)
+	})
+	ready.Store(true)
+	base := "http://" + ln.Addr().String() + "/"
+	logger.Info("culvert listening", "url", base, "data", cfg.Data)
+	if c.main.Ready != nil {
+		c.main.Ready(base)
+	}
+	return g.Wait()
+}
+
+func newLogger(m *Main, level string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("serve: --log-level: %w", err)
+	}
+	return slog.New(slog.NewTextHandler(m.Stderr, &slog.HandlerOptions{Level: l})), nil
+}
+
+// loadCredentials reads the credentials file, or falls back to the
+// development key (dev=true) when none is given.
+func loadCredentials(path string) (creds sigv4.CredentialStore, dev bool, err error) {
+	if path == "" {
+		return sigv4.Static{sigv4.DevCredential.AccessKeyID: sigv4.DevCredential}, true, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, false, fmt.Errorf("serve: --credentials: %w", err)
+	}
+	defer f.Close()
+	st, err := sigv4.ParseCredentials(f)
+	if err != nil {
+		return nil, false, fmt.Errorf("serve: --credentials %s: %w", path, err)
+	}
+	if len(st) == 0 {
+		return nil, false, fmt.Errorf("serve: --credentials %s holds no keys", path)
+	}
+	return st, false, nil
+}
+
+// applyMemoryLimit bounds the heap so that a large store degrades into more
+// GC work instead of an out-of-memory kill. GOMEMLIMIT, when set, wins.
+func applyMemoryLimit(limit string, getenv func(string) string) error {
+	if getenv("GOMEMLIMIT") != "" {
+		return nil
+	}
+	n, err := parseBytes(limit)
+	if err != nil {
+		return fmt.Errorf("serve: --memory-limit: %w", err)
+	}
+	if n > 0 {
+		debug.SetMemoryLimit(n)
+	}
+	return nil
+}
+
+// parseBytes reads sizes such as "512MiB", "1GiB", "1GB" or "1048576".
+func parseBytes(s string) (int64, error) {
+	units := []struct {
+		suffix string
+		mult   int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"TB", 1e12}, {"B", 1}}
+	s = strings.TrimSpace(s)
+	mult := int64(1)
+	for _, u := range units {
+		if rest, ok := strings.CutSuffix(s, u.suffix); ok {
+			s, mult = strings.TrimSpace(rest), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 || n > (1<<62)/mult {
+		return 0, fmt.Errorf("%q is not a size such as 512MiB", s)
+	}
+	return n * mult, nil
+}

@@ -1,0 +1,184 @@
+package datapipeline
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/culvert/culvert/internal/pipeline"
+	"github.com/culvert/culvert/internal/store"
+)
+
+// emptyDefinition is served for a version that does not exist yet, so that
+// clients which read pipelineObjects unconditionally (the aws CLI's
+// get-pipeline-definition does) still work.
+var emptyDefinition = []byte(`{"pipelineObjects":[]}`)
+
+// PutPipelineDefinition validates a definition and, unless it has fatal
+// errors, stores it as the pipeline's latest version, replacing the previous
+// one entirely.
+func (s *Service) PutPipelineDefinition(ctx context.Context, in *PutPipelineDefinitionInput) (*PutPipelineDefinitionOutput, error) {
+	if err := in.validate(); err != nil {
+		return nil, err
+	}
+	who, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	def := &pipeline.Definition{Objects: in.PipelineObjects, ParameterObjects: in.ParameterObjects, ParameterValues: in.ParameterValues}
+	res := pipeline.Validate(def, s.cfg.Limits)
+	if len(res.Fatal) > 0 {
+		return nil, invalidRequest("%s", res.FatalMessage())
+	}
+	// The one encoding of this version: it is what is stored and what every
+	// GetPipelineDefinition of it returns.
+	doc, err := json.Marshal(def)
+	if err != nil {
+		return nil, fmt.Errorf("encode definition: %w", err)
+	}
+	_, err = s.store.PipelineUpdate(ctx, who.AccountID, in.PipelineID, func(p *store.Pipeline) error {
+		if p.State == pipeline.StateFinished {
+			return invalidRequest("Pipeline %s is FINISHED; its definition cannot be changed.", p.ID)
+		}
+		p.Latest = &store.Definition{Doc: doc, Errored: res.Errored(), PutAt: s.now()}
+		return nil
+	})
+	if err != nil {
+		return nil, pipelineError(err, in.PipelineID)
+	}
+	return &PutPipelineDefinitionOutput{
+		ValidationErrors: nonNil(res.Errors), ValidationWarnings: nonNil(res.Warnings), Errored: res.Errored(),
+	}, nil
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+// ValidatePipelineDefinition reports what PutPipelineDefinition would say
+// about a definition, fatal problems included, without storing anything.
+func (s *Service) ValidatePipelineDefinition(ctx context.Context, in *ValidatePipelineDefinitionInput) (*ValidatePipelineDefinitionOutput, error) {
+	if err := in.validate(); err != nil {
+		return nil, err
+	}
+	who, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.store.PipelineGet(ctx, who.AccountID, in.PipelineID); err != nil {
+		return nil, pipelineError(err, in.PipelineID)
+	}
+	def := &pipeline.Definition{Objects: in.PipelineObjects, ParameterObjects: in.ParameterObjects, ParameterValues: in.ParameterValues}
+	res := pipeline.Validate(def, s.cfg.Limits)
+	return &ValidatePipelineDefinitionOutput{
+		ValidationErrors: nonNil(res.Errors), ValidationWarnings: nonNil(res.Warnings), Errored: res.Errored(),
+	}, nil
+}
+
+// GetPipelineDefinition returns the latest (default) or active definition
+// exactly as it was put.
+func (s *Service) GetPipelineDefinition(ctx context.Context, in *GetPipelineDefinitionInput) (*GetPipelineDefinitionOutput, error) {
+	if err := in.validate(); err != nil {
+		return nil, err
+	}
+	who, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	version := strings.ToLower(in.Version)
+	if version != "" && version != "latest" && version != "active" {
+		return nil, invalidRequest("version must be 'latest' or 'active', not '%s'.", in.Version)
+	}
+	p, err := s.store.PipelineGet(ctx, who.AccountID, in.PipelineID)
+	if err != nil {
+		return nil, pipelineError(err, in.PipelineID)
+	}
+	d := p.Latest
+	if version == "active" {
+		d = p.Active
+	}
+	if d == nil {
+		return &GetPipelineDefinitionOutput{doc: emptyDefinition}, nil
+	}
+	return &GetPipelineDefinitionOutput{doc: d.Doc}, nil
+}
+
+// ActivatePipeline starts a pipeline on its latest definition. A definition
+// with errors cannot be activated. Parameter values given here win over
+// those stored with the definition and are kept with the activated version.
+func (s *Service) ActivatePipeline(ctx context.Context, in *ActivatePipelineInput) (*ActivatePipelineOutput, error) {
+	if err := in.validate(); err != nil {
+		return nil, err
+	}
+	who, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	_, err = s.store.PipelineUpdate(ctx, who.AccountID, in.PipelineID, func(p *store.Pipeline) error {
+		if p.Latest == nil {
+			return invalidRequest("Pipeline %s has no definition. Put a definition before activating it.", p.ID)
+		}
+		if p.Latest.Errored {
+			return invalidRequest("Pipeline %s cannot be activated: its definition has validation errors. "+
+				"Call ValidatePipelineDefinition to see them, and put a corrected definition.", p.ID)
+		}
+		if len(in.ParameterValues) > 0 {
+			def, err := decoded(p.ID, p.Latest)
+			if err != nil {
+				return err
+			}
+			withValues := *def
+			withValues.ParameterValues = in.ParameterValues
+			doc, err := json.Marshal(&withValues)
+			if err != nil {
+				return fmt.Errorf("encode definition: %w", err)
+			}
+			p.Latest = &store.Definition{Doc: doc, PutAt: now}
+		}
+		p.Active = p.Latest
+		p.State = pipeline.StateScheduled
+		if p.FirstActivatedAt.IsZero() {
+			p.FirstActivatedAt = now
+		}
+		p.LastActivatedAt = now
+		return nil
+	})
+	if err != nil {
+		return nil, pipelineError(err, in.PipelineID)
+	}
+	return &ActivatePipelineOutput{}, nil
+}
+
+// DeactivatePipeline stops a running pipeline; ActivatePipeline resumes it.
+// Deactivating an inactive pipeline is a no-op.
+func (s *Service) DeactivatePipeline(ctx context.Context, in *DeactivatePipelineInput) (*DeactivatePipelineOutput, error) {
+	if err := in.validate(); err != nil {
+		return nil, err
+	}
+	who, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	_, err = s.store.PipelineUpdate(ctx, who.AccountID, in.PipelineID, func(p *store.Pipeline) error {
+		switch p.State {
+		case pipeline.StateInactive:
+			return nil
+		case pipeline.StatePending:
+			return invalidRequest("Pipeline %s has never been activated.", p.ID)
+		}
+		// With no instances running yet there is nothing to drain, so the
+		// DEACTIVATING state is passed through at once.
+		p.State = pipeline.StateInactive
+		p.LastDeactivatedAt = s.now()
+		return nil
+	})
+	if err != nil {
+		return nil, pipelineError(err, in.PipelineID)
+	}
+	return &DeactivatePipelineOutput{}, nil
+}

@@ -1,0 +1,388 @@
+package datapipeline
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/culvert/culvert/internal/pipeline"
+	"github.com/culvert/culvert/internal/store"
+)
+
+// components is the derived, read-optimised form of one definition version:
+// the decoded definition, an id index, and each object pre-encoded as
+// DescribeObjects returns it, up to the dynamic @status field.
+type components struct {
+	def    *pipeline.Definition
+	index  map[string]int // first object with each id
+	prefix [][]byte       // `{"id":…,"name":…,"fields":[…` without the closing "]}"
+	err    error
+}
+
+// compile returns the derived form of version d of pipeline pipelineID,
+// building it on first use.
+func compile(pipelineID string, d *store.Definition) (*components, error) {
+	c := d.Derive(func(doc []byte) any {
+		var def pipeline.Definition
+		if err := json.Unmarshal(doc, &def); err != nil {
+			return &components{err: fmt.Errorf("decode stored definition v%d: %w", d.Version, err)}
+		}
+		c := &components{def: &def, index: make(map[string]int, len(def.Objects)), prefix: make([][]byte, len(def.Objects))}
+		for i := range def.Objects {
+			if _, dup := c.index[def.Objects[i].ID]; !dup {
+				c.index[def.Objects[i].ID] = i
+			}
+		}
+		for i := range def.Objects {
+			fields := c.static(i, pipelineID, d.Version)
+			b, err := json.Marshal(&pipeline.Object{ID: def.Objects[i].ID, Name: def.Objects[i].Name, Fields: fields})
+			if err != nil {
+				return &components{err: err}
+			}
+			c.prefix[i] = b[:len(b)-2] // drop "]}"; fields is never empty
+		}
+		return c
+	}).(*components)
+	return c, c.err
+}
+
+// decoded returns the parsed form of a stored version.
+func decoded(pipelineID string, d *store.Definition) (*pipeline.Definition, error) {
+	c, err := compile(pipelineID, d)
+	if err != nil {
+		return nil, err
+	}
+	return c.def, nil
+}
+
+// static returns the fields of component i as DescribeObjects shows them,
+// except @status: the stored fields, the implicit parent reference to Default
+// that AWS materialises, and the system fields.
+func (c *components) static(i int, pipelineID string, version int64) []pipeline.Field {
+	o := &c.def.Objects[i]
+	fields := append(make([]pipeline.Field, 0, len(o.Fields)+4), o.Fields...)
+	if _, hasParent := o.Get("parent"); !hasParent && o.ID != "Default" {
+		if _, ok := c.index["Default"]; ok {
+			fields = append(fields, pipeline.Ref("parent", "Default"))
+		}
+	}
+	return append(fields,
+		pipeline.String("@sphere", string(pipeline.SphereComponent)),
+		pipeline.String("@version", strconv.FormatInt(version, 10)),
+		pipeline.String("@pipelineId", pipelineID),
+	)
+}
+
+// componentStatus is the @status of a component: PAUSED if paused, otherwise
+// the state of its pipeline.
+func componentStatus(p *store.Pipeline, id string) string {
+	if slices.Contains(p.Paused, id) {
+		return "PAUSED"
+	}
+	return string(p.State)
+}
+
+// describe renders component i, reusing its pre-encoded prefix.
+func (c *components) describe(i int, status string) json.RawMessage {
+	b := make([]byte, 0, len(c.prefix[i])+48+len(status))
+	b = append(b, c.prefix[i]...)
+	b = append(b, `,{"key":"@status","stringValue":`...)
+	b = strconv.AppendQuote(b, status) // statuses are plain ASCII; quoting keeps it valid JSON regardless
+	return append(b, "}]}"...)
+}
+
+// DescribeObjects returns the objects with the given ids. Components come
+// from the latest definition; unknown ids are skipped.
+func (s *Service) DescribeObjects(ctx context.Context, in *DescribeObjectsInput) (*DescribeObjectsOutput, error) {
+	if err := in.validate(); err != nil {
+		return nil, err
+	}
+	who, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	start, err := decodeMarker("d", in.Marker)
+	if err != nil {
+		return nil, err
+	}
+	p, err := s.store.PipelineGet(ctx, who.AccountID, in.PipelineID)
+	if err != nil {
+		return nil, pipelineError(err, in.PipelineID)
+	}
+	out := &DescribeObjectsOutput{PipelineObjects: []json.RawMessage{}}
+	if p.Latest == nil || start >= int64(len(in.ObjectIDs)) {
+		return out, nil
+	}
+	c, err := compile(p.ID, p.Latest)
+	if err != nil {
+		return nil, err
+	}
+	// Every requested id fits one page (at most 100 ids, each object at most
+	// 15 KB), so the marker only resumes where a client chose to.
+	out.PipelineObjects = make([]json.RawMessage, 0, len(in.ObjectIDs)-int(start))
+	for _, id := range in.ObjectIDs[start:] {
+		if i, ok := c.index[id]; ok {
+			out.PipelineObjects = append(out.PipelineObjects, c.describe(i, componentStatus(p, id)))
+		}
+	}
+	return out, nil
+}
+
+// QueryObjects returns the ids of a sphere's objects that satisfy every
+// selector, in definition order, paged by limit.
+func (s *Service) QueryObjects(ctx context.Context, in *QueryObjectsInput) (*QueryObjectsOutput, error) {
+	if err := in.validate(); err != nil {
+		return nil, err
+	}
+	who, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sphere, ok := pipeline.ParseSphere(in.Sphere)
+	if !ok {
+		return nil, invalidRequest("sphere must be COMPONENT, INSTANCE or ATTEMPT, not '%s'.", in.Sphere)
+	}
+	limit := int64(100)
+	if in.Limit != nil {
+		if *in.Limit < 1 {
+			return nil, invalidRequest("limit must be at least 1.")
+		}
+		limit = min(*in.Limit, 1000)
+	}
+	var selectors []Selector
+	if in.Query != nil {
+		selectors = in.Query.Selectors
+	}
+	preds, err := compileSelectors(selectors)
+	if err != nil {
+		return nil, err
+	}
+	start, err := decodeMarker("q", in.Marker)
+	if err != nil {
+		return nil, err
+	}
+	p, err := s.store.PipelineGet(ctx, who.AccountID, in.PipelineID)
+	if err != nil {
+		return nil, pipelineError(err, in.PipelineID)
+	}
+	out := &QueryObjectsOutput{IDs: []string{}}
+	// Instances and attempts exist only once the scheduler has run a pipeline.
+	if sphere != pipeline.SphereComponent || p.Latest == nil {
+		return out, nil
+	}
+	c, err := compile(p.ID, p.Latest)
+	if err != nil {
+		return nil, err
+	}
+	var matched int64
+	for i := range c.def.Objects {
+		if c.index[c.def.Objects[i].ID] != i {
+			continue // a duplicate id: the first object answers for it
+		}
+		fields := append(c.static(i, p.ID, p.Latest.Version),
+			pipeline.String("@status", componentStatus(p, c.def.Objects[i].ID)),
+			pipeline.String("name", c.def.Objects[i].Name))
+		if !matchAll(preds, fields) {
+			continue
+		}
+		matched++
+		if matched <= start {
+			continue
+		}
+		if int64(len(out.IDs)) == limit {
+			out.Marker, out.HasMoreResults = encodeMarker("q", start+limit), true
+			break
+		}
+		out.IDs = append(out.IDs, c.def.Objects[i].ID)
+	}
+	return out, nil
+}
+
+// predicate is one compiled selector.
+type predicate struct {
+	field  string
+	op     string
+	value  string
+	lo, hi time.Time
+}
+
+// compileSelectors checks selectors once, before any object is looked at,
+// so a malformed query fails even on an empty pipeline.
+func compileSelectors(sel []Selector) ([]predicate, error) {
+	preds := make([]predicate, 0, len(sel))
+	for _, s := range sel {
+		if s.FieldName == "" || s.Operator == nil || s.Operator.Type == "" {
+			return nil, invalidRequest("Every selector needs a fieldName and an operator with a type.")
+		}
+		p := predicate{field: s.FieldName, op: s.Operator.Type}
+		vals := s.Operator.Values
+		switch p.op {
+		case "EQ", "REF_EQ", "LE", "GE":
+			if len(vals) != 1 {
+				return nil, invalidRequest("The request is missing a required value: Missing single value for field: %s in query", s.FieldName)
+			}
+			p.value = vals[0]
+		case "BETWEEN":
+			if len(vals) != 2 {
+				return nil, invalidRequest("BETWEEN on field %s needs exactly two values, a start and an end.", s.FieldName)
+			}
+		}
+		switch p.op {
+		case "LE", "GE", "BETWEEN":
+			var err error
+			for i, v := range vals {
+				t, perr := time.Parse("2006-01-02T15:04:05", v)
+				if perr != nil {
+					err = invalidRequest("Value '%s' for field %s is not a date-time of the form YYYY-MM-DDTHH:MM:SS.", v, s.FieldName)
+					break
+				}
+				if i == 0 {
+					p.lo = t
+				} else {
+					p.hi = t
+				}
+			}
+			if err != nil {
+				return nil, err
+			}
+			if p.op == "LE" {
+				p.hi = p.lo
+			}
+		}
+		preds = append(preds, p)
+	}
+	return preds, nil
+}
+
+// matchAll reports whether fields satisfy every predicate. A field the
+// object does not have fails its condition, as AWS documents.
+func matchAll(preds []predicate, fields []pipeline.Field) bool {
+	for _, p := range preds {
+		if !slices.ContainsFunc(fields, p.matches) {
+			return false
+		}
+	}
+	return true
+}
+
+func (p *predicate) matches(f pipeline.Field) bool {
+	if f.Key != p.field {
+		return false
+	}
+	switch p.op {
+	case "EQ":
+		return f.StringValue != nil && *f.StringValue == p.value
+	case "REF_EQ":
+		return f.RefValue != nil && *f.RefValue == p.value
+	}
+	if f.StringValue == nil {
+		return false
+	}
+	t, err := time.Parse("2006-01-02T15:04:05", *f.StringValue)
+	if err != nil {
+		return false
+	}
+	switch p.op {
+	case "LE":
+		return !t.After(p.hi)
+	case "GE":
+		return !t.Before(p.lo)
+	default: // BETWEEN, inclusive at both ends
+		return !t.Before(p.lo) && !t.After(p.hi)
+	}
+}
+
+// EvaluateExpression evaluates text in the context of an object. Text with
+// no #{…} expression evaluates to itself. Expressions need the expression
+// engine, which this server does not have yet; rather than return text that
+// merely looks evaluated, such requests fail with a clear error.
+func (s *Service) EvaluateExpression(ctx context.Context, in *EvaluateExpressionInput) (*EvaluateExpressionOutput, error) {
+	if err := in.validate(); err != nil {
+		return nil, err
+	}
+	who, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p, err := s.store.PipelineGet(ctx, who.AccountID, in.PipelineID)
+	if err != nil {
+		return nil, pipelineError(err, in.PipelineID)
+	}
+	if !s.hasComponent(p, in.ObjectID) {
+		return nil, invalidRequest("Object '%s' does not exist in pipeline %s.", in.ObjectID, p.ID)
+	}
+	if strings.Contains(in.Expression, "#{") {
+		return nil, invalidRequest("This culvert server cannot evaluate #{...} expressions yet.")
+	}
+	return &EvaluateExpressionOutput{EvaluatedExpression: in.Expression}, nil
+}
+
+func (s *Service) hasComponent(p *store.Pipeline, id string) bool {
+	if p.Latest == nil {
+		return false
+	}
+	c, err := compile(p.ID, p.Latest)
+	if err != nil {
+		return false
+	}
+	_, ok := c.index[id]
+	return ok
+}
+
+// SetStatus pauses or resumes components, or cancels, reruns or finishes
+// instances. Statuses are matched case-insensitively: AWS's own example
+// sends "pause".
+func (s *Service) SetStatus(ctx context.Context, in *SetStatusInput) (*SetStatusOutput, error) {
+	if err := in.validate(); err != nil {
+		return nil, err
+	}
+	who, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	status := strings.ToUpper(in.Status)
+	var forComponents bool
+	switch status {
+	case "PAUSE", "RESUME":
+		forComponents = true
+	case "TRY_CANCEL", "RERUN", "MARK_FINISHED":
+	default:
+		return nil, invalidRequest("status must be PAUSE or RESUME for components, or TRY_CANCEL, RERUN or MARK_FINISHED for instances; not '%s'.", in.Status)
+	}
+	_, err = s.store.PipelineUpdate(ctx, who.AccountID, in.PipelineID, func(p *store.Pipeline) error {
+		if p.State == pipeline.StateFinished {
+			return invalidRequest("Pipeline %s is FINISHED; SetStatus cannot be used on it.", p.ID)
+		}
+		var missing []string
+		for _, id := range in.ObjectIDs {
+			if strings.HasPrefix(id, "@") == forComponents {
+				return invalidRequest("Status %s applies to %s; objectIds must not mix components with instances or attempts.", status, map[bool]string{true: "components", false: "instances"}[forComponents])
+			}
+			if forComponents && !s.hasComponent(p, id) || !forComponents {
+				// No instance exists until the scheduler has run the pipeline.
+				missing = append(missing, id)
+			}
+		}
+		if len(missing) > 0 {
+			return invalidRequest("Objects not found in pipeline %s: %s", p.ID, strings.Join(missing, ", "))
+		}
+		for _, id := range in.ObjectIDs {
+			paused := slices.Contains(p.Paused, id)
+			switch {
+			case status == "PAUSE" && !paused:
+				p.Paused = append(p.Paused, id)
+			case status == "RESUME" && paused:
+				p.Paused = slices.DeleteFunc(p.Paused, func(x string) bool { return x == id })
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, pipelineError(err, in.PipelineID)
+	}
+	return nil, nil
+}

@@ -1,0 +1,108 @@
+package datapipeline
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/culvert/culvert/internal/queue"
+	"github.com/culvert/culvert/internal/store"
+)
+
+// PollForTask hands the caller a task of its worker group, waiting for one
+// up to the configured hold time. An empty response means "poll again".
+func (s *Service) PollForTask(ctx context.Context, in *PollForTaskInput) (*PollForTaskOutput, error) {
+	if err := in.validate(); err != nil {
+		return nil, err
+	}
+	who, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	owner := in.Hostname
+	if owner == "" {
+		owner = who.AccessKeyID
+	}
+	t, err := s.queue.Poll(ctx, who.AccountID, in.WorkerGroup, owner)
+	if err != nil && ctx.Err() != nil {
+		// Shutdown or a departed client ended the poll: an empty answer
+		// tells a runner that is still listening to poll again.
+		return &PollForTaskOutput{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if t == nil {
+		return &PollForTaskOutput{}, nil
+	}
+	return &PollForTaskOutput{TaskObject: &TaskObject{
+		TaskID: t.ID, PipelineID: t.PipelineID, AttemptID: t.AttemptID, Objects: t.Objects,
+	}}, nil
+}
+
+// ReportTaskProgress acknowledges a task and extends its lease. Canceled
+// tells the runner to stop working on it.
+func (s *Service) ReportTaskProgress(ctx context.Context, in *ReportTaskProgressInput) (*ReportTaskProgressOutput, error) {
+	if err := in.validate(); err != nil {
+		return nil, err
+	}
+	who, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	t, err := s.store.TaskProgress(ctx, &store.TaskProgressParams{
+		Account: who.AccountID, ID: in.TaskID, Now: now, LeaseUntil: queue.ProgressDeadline(now, 0),
+	})
+	if err != nil {
+		return nil, taskError(err)
+	}
+	return &ReportTaskProgressOutput{Canceled: t.Canceled}, nil
+}
+
+func taskError(err error) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return taskNotFound()
+	}
+	return err
+}
+
+// ReportTaskRunnerHeartbeat records that a task runner is alive.
+func (s *Service) ReportTaskRunnerHeartbeat(ctx context.Context, in *ReportTaskRunnerHeartbeatInput) (*ReportTaskRunnerHeartbeatOutput, error) {
+	if err := in.validate(); err != nil {
+		return nil, err
+	}
+	who, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	err = s.store.RunnerHeartbeat(ctx, &store.RunnerHeartbeatParams{
+		Account: who.AccountID, RunnerID: in.TaskrunnerID, WorkerGroup: in.WorkerGroup, Hostname: in.Hostname, Now: s.now(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &ReportTaskRunnerHeartbeatOutput{Terminate: false}, nil
+}
+
+// SetTaskStatus records the outcome of a task.
+func (s *Service) SetTaskStatus(ctx context.Context, in *SetTaskStatusInput) (*SetTaskStatusOutput, error) {
+	if err := in.validate(); err != nil {
+		return nil, err
+	}
+	if strings.HasPrefix(in.ErrorID, "Service_") {
+		return nil, invalidRequest("errorId must not start with 'Service_', which is reserved for the service.")
+	}
+	who, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	_, err = s.store.TaskComplete(ctx, &store.TaskCompleteParams{
+		Account: who.AccountID, ID: in.TaskID, Status: store.TaskStatus(in.TaskStatus),
+		ErrorID: in.ErrorID, ErrorMessage: in.ErrorMessage, ErrorStack: in.ErrorStackTrace, Now: s.now(),
+	})
+	if err != nil {
+		return nil, taskError(err)
+	}
+	return &SetTaskStatusOutput{}, nil
+}

@@ -1,0 +1,16 @@
+// Package pipeline is culvert's domain vocabulary: pipeline objects and their
+// fields, parameters, definitions, pipeline states, object spheres, and the
+// rules that judge a definition.
+//
+// It is the pure core. It imports only the standard library, never a store,
+// an HTTP package or the wire layer, so every rule here can be tested as a
+// plain function of values. The types carry JSON tags with the Data Pipeline
+// wire names because a definition is stored and served as one JSON document
+// in exactly the shape GetPipelineDefinition returns; encoding it once on put
+// is what keeps reads cheap.
+//
+// Validation is reached through [Validate]. This package currently performs
+// the structural checks (ids, names, references, runtime-field keys); the
+// object-type catalog and the expression language plug in behind the same
+// function.
+package pipeline

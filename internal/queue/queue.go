@@ -1,0 +1,120 @@
+// Package queue hands ready tasks to task runners under time-limited leases.
+//
+// PollForTask is a long poll: [Queue.Poll] claims a task if one is ready and
+// otherwise waits, woken by the store's notifier rather than by polling,
+// until a task appears or the hold time ends. The lease arithmetic is kept
+// in plain functions of time so it can be tested without clocks.
+//
+// queue depends on store and never on the wire layer; the scheduler that
+// fills the queue arrives in a later change.
+package queue
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/culvert/culvert/internal/store"
+)
+
+// Lease lengths. A runner must acknowledge a claimed task with
+// ReportTaskProgress within AckTimeout; after that each progress report
+// extends the lease by the task's reportProgressTimeout, ProgressTimeout
+// unless the pipeline says otherwise.
+const (
+	AckTimeout      = 2 * time.Minute
+	ProgressTimeout = 15 * time.Minute
+)
+
+// Config configures a [Queue].
+type Config struct {
+	// Wait is how long Poll holds an empty poll open. AWS holds 90 s, but
+	// botocore's default read timeout is 60 s, so a default under that keeps
+	// boto3 task runners from timing out on an idle queue.
+	Wait time.Duration
+	// Now returns the current time; default time.Now.
+	Now func() time.Time
+}
+
+// DefaultWait is the default long-poll hold.
+const DefaultWait = 50 * time.Second
+
+func (c Config) withDefaults() Config {
+	if c.Wait == 0 {
+		c.Wait = DefaultWait
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return c
+}
+
+func (c Config) validate() error {
+	if c.Wait < 0 {
+		return errors.New("queue: Config.Wait must not be negative")
+	}
+	return nil
+}
+
+// Queue leases tasks from a store.
+type Queue struct {
+	cfg   Config
+	store store.Store
+}
+
+// New returns a Queue over st.
+func New(cfg Config, st store.Store) (*Queue, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	return &Queue{cfg: cfg, store: st}, nil
+}
+
+// Poll claims the next task of the account's worker group for owner,
+// waiting up to the configured hold time for one to appear. It returns
+// (nil, nil) when the hold time ends empty-handed, never a timeout error, so
+// an idle runner simply polls again. It returns ctx.Err() if ctx ends first.
+func (q *Queue) Poll(ctx context.Context, account, workerGroup, owner string) (*store.Task, error) {
+	// Subscribe before the first claim: a task enqueued between a failed
+	// claim and the subscription would otherwise sleep until the deadline.
+	wake, cancel := q.store.Notifier().Subscribe(store.TaskTopic(account, workerGroup))
+	defer cancel()
+	timer := time.NewTimer(q.cfg.Wait)
+	defer timer.Stop()
+	for {
+		now := q.cfg.Now()
+		t, err := q.store.TaskClaim(ctx, &store.TaskClaimParams{
+			Account: account, WorkerGroup: workerGroup, Owner: owner,
+			LeaseUntil: AckDeadline(now), Now: now,
+		})
+		switch {
+		case err == nil:
+			return t, nil
+		case !errors.Is(err, store.ErrNotFound):
+			return nil, err
+		}
+		select {
+		case <-wake:
+		case <-timer.C:
+			return nil, nil
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// AckDeadline is when a task claimed at now is reclaimed unless acknowledged.
+func AckDeadline(now time.Time) time.Time { return now.Add(AckTimeout) }
+
+// ProgressDeadline is when a task that reported progress at now is
+// reclaimed unless it reports again; timeout 0 means [ProgressTimeout].
+func ProgressDeadline(now time.Time, timeout time.Duration) time.Time {
+	if timeout <= 0 {
+		timeout = ProgressTimeout
+	}
+	return now.Add(timeout)
+}
+
+// Expired reports whether a lease ending at until has lapsed at now.
+func Expired(now, until time.Time) bool { return !until.IsZero() && until.Before(now) }

@@ -1,0 +1,300 @@
+// Package sqlite is culvert's embedded store: a single SQLite file in WAL
+// mode, through the pure-Go modernc.org/sqlite driver, so a culvert binary
+// needs no cgo and no database server.
+//
+// The whole state lives in memory as well as on disk. Reads are answered
+// from memory; writes are applied to memory under one lock and then made
+// durable by a group committer that folds the statements of concurrent
+// writes into one SQLite transaction. A write returns only once its commit
+// is durable, and a read that observed a write still in flight waits for
+// that write's commit too, so nothing is acknowledged or shown that a
+// kill -9 could take back.
+//
+// The file is opened in exclusive locking mode: the memory mirror is only
+// correct while this process is the sole writer, so a second culvert on the
+// same data directory fails to start instead of corrupting the first.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/url"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/culvert/culvert/internal/pipeline"
+	"github.com/culvert/culvert/internal/store"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+var errClosed = errors.New("sqlite: store is closed")
+
+// Config configures [Open].
+type Config struct {
+	Path   string       // database file, e.g. DIR/culvert.db
+	Logger *slog.Logger // default slog.Default()
+}
+
+func (c Config) withDefaults() Config {
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c
+}
+
+func (c Config) validate() error {
+	if c.Path == "" {
+		return errors.New("sqlite: Config.Path is required")
+	}
+	return nil
+}
+
+// DB is the SQLite implementation of [store.Store].
+type DB struct {
+	db       *sql.DB
+	c        *committer
+	notifier *store.LocalNotifier
+
+	mu        sync.RWMutex
+	pipelines map[string]*store.Pipeline // every pipeline by id, tombstones included
+	deleted   map[string]bool
+	accounts  map[string]*account
+	tasks     map[string]*store.Task
+	queues    map[string][]*store.Task // topic → unfinished tasks in queue order
+	nextSeq   int64
+	nextTask  int64
+}
+
+type account struct {
+	live []*store.Pipeline           // live pipelines in Seq order
+	idem map[idemKey]*store.Pipeline // CreatePipeline idempotency index
+}
+
+type idemKey struct{ name, uniqueID string }
+
+// Open opens (creating if needed) the database at cfg.Path, applies pending
+// migrations and loads the state into memory.
+func Open(ctx context.Context, cfg Config) (*DB, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	// WAL with synchronous=NORMAL: a commit reaches the WAL file before it
+	// returns, so it survives the death of the process; only an OS crash or
+	// power loss can drop the last commits, and never corrupts the file.
+	// Exclusive locking keeps other processes out (see the package doc) and
+	// lets SQLite skip the shared-memory index.
+	dsn := "file:" + (&url.URL{Path: cfg.Path}).EscapedPath() +
+		"?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(2000)" +
+		"&_pragma=locking_mode(EXCLUSIVE)&_pragma=foreign_keys(1)&_txlock=immediate"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", cfg.Path, err)
+	}
+	// One connection: SQLite has one writer anyway, and reads come from memory.
+	db.SetMaxOpenConns(1)
+	db.SetMaxIdleConns(1)
+	db.SetConnMaxLifetime(0)
+	s := &DB{
+		db:        db,
+		notifier:  store.NewLocalNotifier(),
+		pipelines: map[string]*store.Pipeline{},
+		deleted:   map[string]bool{},
+		accounts:  map[string]*account{},
+		tasks:     map[string]*store.Task{},
+		queues:    map[string][]*store.Task{},
+	}
+	if err := migrate(ctx, db); err != nil {
+		db.Close()
+		if strings.Contains(err.Error(), "database is locked") {
+			return nil, fmt.Errorf("sqlite: %s is in use by another culvert process", cfg.Path)
+		}
+		return nil, err
+	}
+	if err := s.load(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite: load: %w", err)
+	}
+	s.c = newCommitter(db, cfg.Logger)
+	return s, nil
+}
+
+// migrate applies every embedded migration newer than the recorded version,
+// each in its own transaction with its version row, so a crash between
+// migrations leaves a consistent, resumable database.
+func migrate(ctx context.Context, db *sql.DB) error {
+	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version TEXT PRIMARY KEY, applied_at INTEGER NOT NULL) STRICT`); err != nil {
+		return fmt.Errorf("sqlite: migrations table: %w", err)
+	}
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		version := strings.TrimSuffix(strings.TrimPrefix(name, "migrations/"), ".sql")
+		var n int
+		if err := db.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, version).Scan(&n); err != nil {
+			return fmt.Errorf("sqlite: migration %s: %w", version, err)
+		}
+		if n > 0 {
+			continue
+		}
+		body, err := migrations.ReadFile(name)
+		if err != nil {
+			return err
+		}
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("sqlite: migration %s: %w", version, err)
+		}
+		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("sqlite: migration %s: %w", version, err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`,
+			version, time.Now().UnixNano()); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("sqlite: migration %s: %w", version, err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("sqlite: migration %s: %w", version, err)
+		}
+	}
+	return nil
+}
+
+func unixTime(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}
+
+func unixNano(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+// load reads the whole database into memory.
+func (s *DB) load(ctx context.Context) error {
+	defs := map[string]map[int64]*store.Definition{}
+	rows, err := s.db.QueryContext(ctx, `SELECT pipeline_id, version, doc, errored, put_at FROM definitions`)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var (
+			pid     string
+			d       store.Definition
+			errored int64
+			putAt   int64
+		)
+		if err := rows.Scan(&pid, &d.Version, &d.Doc, &errored, &putAt); err != nil {
+			rows.Close()
+			return err
+		}
+		d.Errored, d.PutAt = errored != 0, unixTime(putAt)
+		if defs[pid] == nil {
+			defs[pid] = map[int64]*store.Definition{}
+		}
+		defs[pid][d.Version] = &store.Definition{Version: d.Version, Doc: d.Doc, Errored: d.Errored, PutAt: d.PutAt}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+
+	rows, err = s.db.QueryContext(ctx, `SELECT seq, id, account, name, unique_id, description, creator, tags, paused, state,
+		created_at, first_activated_at, last_activated_at, last_deactivated_at, latest_version, active_version, deleted_at
+		FROM pipelines ORDER BY seq`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			p                     store.Pipeline
+			tags, paused          string
+			state                 string
+			created, fa, la, ld   int64
+			latest, active, delAt sql.NullInt64
+		)
+		if err := rows.Scan(&p.Seq, &p.ID, &p.Account, &p.Name, &p.UniqueID, &p.Description, &p.Creator, &tags, &paused, &state,
+			&created, &fa, &la, &ld, &latest, &active, &delAt); err != nil {
+			return err
+		}
+		if err := json.Unmarshal([]byte(tags), &p.Tags); err != nil {
+			return fmt.Errorf("pipeline %s: tags: %w", p.ID, err)
+		}
+		if err := json.Unmarshal([]byte(paused), &p.Paused); err != nil {
+			return fmt.Errorf("pipeline %s: paused: %w", p.ID, err)
+		}
+		p.State = pipeline.State(state)
+		p.CreatedAt, p.FirstActivatedAt, p.LastActivatedAt, p.LastDeactivatedAt = unixTime(created), unixTime(fa), unixTime(la), unixTime(ld)
+		if latest.Valid {
+			p.Latest = defs[p.ID][latest.Int64]
+		}
+		if active.Valid {
+			p.Active = defs[p.ID][active.Int64]
+		}
+		pp := &p
+		s.pipelines[p.ID] = pp
+		s.nextSeq = max(s.nextSeq, p.Seq)
+		if delAt.Valid {
+			s.deleted[p.ID] = true
+			continue
+		}
+		a := s.account(p.Account)
+		a.live = append(a.live, pp)
+		a.idem[idemKey{p.Name, p.UniqueID}] = pp
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	return s.loadTasks(ctx)
+}
+
+func (s *DB) account(id string) *account {
+	a := s.accounts[id]
+	if a == nil {
+		a = &account{idem: map[idemKey]*store.Pipeline{}}
+		s.accounts[id] = a
+	}
+	return a
+}
+
+// Notifier implements [store.Store].
+func (s *DB) Notifier() store.Notifier { return s.notifier }
+
+// Close implements [store.Store].
+func (s *DB) Close() error {
+	err := s.c.close()
+	if cerr := s.db.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// write enqueues the statements of a write applied to memory; the caller
+// holds s.mu. It returns the sequence number to wait for.
+func (s *DB) write(stmts ...stmt) (uint64, error) { return s.c.enqueue(stmts...) }
+
+// observed makes a read wait until everything it could have seen is
+// durable. In the common case nothing is in flight and it costs two loads.
+func (s *DB) observed(ctx context.Context, seq uint64) error { return s.c.wait(ctx, seq) }

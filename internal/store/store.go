@@ -1,0 +1,258 @@
+// Package store is the only persistence interface the rest of culvert sees.
+//
+// A [Store] offers one method per atomic operation, named noun-first so that
+// related operations sort together (PipelineCreate, PipelineGet, …). Each
+// method is one transaction: it either happens completely and durably before
+// it returns nil, or not at all. That shape, rather than a general
+// transaction callback, lets a backend choose how to reach durability
+// cheaply: the SQLite backend serves reads from an in-memory mirror and
+// batches the writes of concurrent operations into one commit, while a
+// PostgreSQL backend maps each method onto one SQL transaction.
+//
+// Backends live in store/sqlite (and later store/postgres); none of them is
+// imported outside cmd/culvert. Every behaviour a backend must have is tested
+// once, in store/storetest, which each backend runs against itself.
+//
+// Values returned by a Store are snapshots the caller must treat as
+// read-only: a backend may share them between callers.
+package store
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/culvert/culvert/internal/pipeline"
+)
+
+// Sentinel errors. Backends translate their driver errors into these in one
+// place; nothing above store sees a driver error.
+var (
+	// ErrNotFound means no such record exists for the account.
+	ErrNotFound = errors.New("store: not found")
+	// ErrDeleted means the pipeline existed in the account but was deleted.
+	ErrDeleted = errors.New("store: deleted")
+	// ErrConflict means the operation lost a race with another writer or
+	// would break a uniqueness rule.
+	ErrConflict = errors.New("store: conflict")
+)
+
+// Pipeline is one pipeline with its bookkeeping and its definition versions.
+type Pipeline struct {
+	Seq         int64 // creation order within the store; ListPipelines pages by it
+	Account     string
+	ID          string
+	Name        string
+	UniqueID    string
+	Description string
+	Creator     string // access key id of the caller that created it
+	Tags        []pipeline.Tag
+	State       pipeline.State
+	CreatedAt   time.Time
+
+	// Paused lists the components paused with SetStatus PAUSE, in the
+	// order they were paused.
+	Paused []string
+
+	// Zero when it has not happened yet.
+	FirstActivatedAt  time.Time
+	LastActivatedAt   time.Time
+	LastDeactivatedAt time.Time
+
+	// Latest is the definition last put, Active the one last activated.
+	// Either may be nil; both may be the same version.
+	Latest *Definition
+	Active *Definition
+}
+
+// Definition is one immutable version of a pipeline's definition.
+type Definition struct {
+	Version int64
+	// Doc is the JSON encoding of a pipeline.Definition, which is exactly the
+	// body of a GetPipelineDefinition response. It must not be modified.
+	Doc     []byte
+	Errored bool // the version has validation errors and cannot be activated
+	PutAt   time.Time
+
+	once    sync.Once
+	derived any
+}
+
+// Derive returns build(d.Doc) computed on the first call and the same value
+// on every later call. Callers use it to cache decoded or pre-encoded forms
+// of a version, which is safe because a version never changes.
+func (d *Definition) Derive(build func(doc []byte) any) any {
+	d.once.Do(func() { d.derived = build(d.Doc) })
+	return d.derived
+}
+
+// PipelineSummary is a pipeline as ListPipelines shows it.
+type PipelineSummary struct {
+	Seq  int64
+	ID   string
+	Name string
+}
+
+// PipelineCreateParams are the inputs of [Store.PipelineCreate].
+type PipelineCreateParams struct {
+	Account     string
+	ID          string // the id to use if a new pipeline is created
+	Name        string
+	UniqueID    string
+	Description string
+	Creator     string
+	Tags        []pipeline.Tag
+	Now         time.Time
+}
+
+// Task is one unit of work handed to task runners.
+type Task struct {
+	ID          string
+	Account     string
+	PipelineID  string
+	AttemptID   string
+	WorkerGroup string
+	Objects     []byte // JSON of the TaskObject's objects map
+
+	Status       TaskStatus
+	LeaseOwner   string    // hostname or runner that claimed it
+	LeaseExpires time.Time // zero while queued
+	Canceled     bool      // runners are told to stop on their next progress report
+	ErrorID      string
+	ErrorMessage string
+	ErrorStack   string
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+// TaskStatus is where a task is in its queue lifecycle.
+type TaskStatus string
+
+// Task statuses. FINISHED, FAILED and FALSE are the SetTaskStatus outcomes.
+const (
+	TaskQueued   TaskStatus = "QUEUED"
+	TaskClaimed  TaskStatus = "CLAIMED"
+	TaskFinished TaskStatus = "FINISHED"
+	TaskFailed   TaskStatus = "FAILED"
+	TaskFalse    TaskStatus = "FALSE"
+)
+
+// Done reports whether the status is terminal.
+func (s TaskStatus) Done() bool { return s == TaskFinished || s == TaskFailed || s == TaskFalse }
+
+// TaskClaimParams are the inputs of [Store.TaskClaim].
+type TaskClaimParams struct {
+	Account     string
+	WorkerGroup string
+	Owner       string
+	LeaseUntil  time.Time
+	Now         time.Time
+}
+
+// TaskProgressParams are the inputs of [Store.TaskProgress].
+type TaskProgressParams struct {
+	Account    string
+	ID         string
+	LeaseUntil time.Time
+	Now        time.Time
+}
+
+// TaskCompleteParams are the inputs of [Store.TaskComplete].
+type TaskCompleteParams struct {
+	Account      string
+	ID           string
+	Status       TaskStatus // TaskFinished, TaskFailed or TaskFalse
+	ErrorID      string
+	ErrorMessage string
+	ErrorStack   string
+	Now          time.Time
+}
+
+// RunnerHeartbeatParams are the inputs of [Store.RunnerHeartbeat].
+type RunnerHeartbeatParams struct {
+	Account     string
+	RunnerID    string
+	WorkerGroup string
+	Hostname    string
+	Now         time.Time
+}
+
+// Store persists pipelines, their definitions and their tasks. All methods
+// are safe for concurrent use. Every method returns ctx.Err() if ctx ends
+// before it completes; a write whose ctx ends may still have been applied.
+// Any other error not listed for a method is an internal failure.
+type Store interface {
+	// PipelineCreate creates a pipeline from p, unless a live (not deleted)
+	// pipeline with the same Account, Name and UniqueID exists, in which
+	// case it returns that one and created=false. It returns ErrConflict if
+	// p.ID is already taken.
+	PipelineCreate(ctx context.Context, p *PipelineCreateParams) (pl *Pipeline, created bool, err error)
+
+	// PipelineDelete deletes a pipeline with its definitions and tasks,
+	// leaving a tombstone. It returns ErrNotFound if the account has no such
+	// pipeline and ErrDeleted if it was already deleted.
+	PipelineDelete(ctx context.Context, account, id string, now time.Time) error
+
+	// PipelineGet returns a pipeline. It returns ErrNotFound if the account
+	// has no such pipeline and ErrDeleted if it was deleted.
+	PipelineGet(ctx context.Context, account, id string) (*Pipeline, error)
+
+	// PipelineList returns up to limit live pipelines of the account in
+	// creation order, starting after the one with Seq afterSeq (0 = from the
+	// start), and whether more follow.
+	PipelineList(ctx context.Context, account string, afterSeq int64, limit int) ([]PipelineSummary, bool, error)
+
+	// PipelineUpdate applies fn to a copy of the pipeline and stores the
+	// result atomically: no other write to the pipeline happens between the
+	// read fn sees and the write. fn may change Description, Tags, Paused, State,
+	// the activation times, and Latest and Active (a new *Definition for Latest
+	// stores a new version; Active may be set to the current Latest). If fn
+	// returns an error, nothing is stored and that error is returned as is.
+	// It returns ErrNotFound or ErrDeleted like PipelineGet.
+	PipelineUpdate(ctx context.Context, account, id string, fn func(p *Pipeline) error) (*Pipeline, error)
+
+	// RunnerHeartbeat records that a task runner is alive.
+	RunnerHeartbeat(ctx context.Context, p *RunnerHeartbeatParams) error
+
+	// TaskClaim leases the oldest claimable task of the worker group to
+	// p.Owner until p.LeaseUntil. A task is claimable when it is queued, or
+	// claimed with a lease that expired before p.Now. It returns ErrNotFound
+	// when nothing is claimable.
+	TaskClaim(ctx context.Context, p *TaskClaimParams) (*Task, error)
+
+	// TaskComplete records the outcome of a claimed task. It returns
+	// ErrNotFound if the account has no such task or the task is already
+	// done.
+	TaskComplete(ctx context.Context, p *TaskCompleteParams) (*Task, error)
+
+	// TaskEnqueue adds a queued task and wakes pollers of its worker group.
+	// It returns ErrNotFound if the pipeline does not exist, and ErrConflict
+	// if the task id is taken.
+	TaskEnqueue(ctx context.Context, t *Task) error
+
+	// TaskProgress extends the lease of a claimed task and returns it, so the
+	// caller can see whether it was canceled. It returns ErrNotFound if the
+	// account has no such task or the task is done.
+	TaskProgress(ctx context.Context, p *TaskProgressParams) (*Task, error)
+
+	// Notifier returns the notifier that wakes long-polls when tasks appear.
+	Notifier() Notifier
+
+	// Close releases the store. Writes in flight finish first.
+	Close() error
+}
+
+// Notifier wakes waiters interested in a topic, such as a worker group.
+// Notifications carry no data and may be coalesced: a waiter learns only
+// that something may have changed and must look again.
+type Notifier interface {
+	// Publish wakes every current subscriber of topic.
+	Publish(topic string)
+	// Subscribe returns a channel that receives after the next Publish of
+	// topic, and a cancel function that must be called when done.
+	Subscribe(topic string) (<-chan struct{}, func())
+}
+
+// TaskTopic is the notifier topic of an account's worker group.
+func TaskTopic(account, workerGroup string) string { return account + "\x00" + workerGroup }

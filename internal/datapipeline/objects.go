@@ -20,6 +20,7 @@ type components struct {
 	def    *pipeline.Definition
 	index  map[string]int // first object with each id
 	prefix [][]byte       // `{"id":…,"name":…,"fields":[…` without the closing "]}"
+	exprs  []bool         // whether the object has a field holding a #{…} expression
 	err    error
 }
 
@@ -31,7 +32,8 @@ func compile(pipelineID string, d *store.Definition) (*components, error) {
 		if err := json.Unmarshal(doc, &def); err != nil {
 			return &components{err: fmt.Errorf("decode stored definition v%d: %w", d.Version, err)}
 		}
-		c := &components{def: &def, index: make(map[string]int, len(def.Objects)), prefix: make([][]byte, len(def.Objects))}
+		c := &components{def: &def, index: make(map[string]int, len(def.Objects)),
+			prefix: make([][]byte, len(def.Objects)), exprs: make([]bool, len(def.Objects))}
 		for i := range def.Objects {
 			if _, dup := c.index[def.Objects[i].ID]; !dup {
 				c.index[def.Objects[i].ID] = i
@@ -44,6 +46,11 @@ func compile(pipelineID string, d *store.Definition) (*components, error) {
 				return &components{err: err}
 			}
 			c.prefix[i] = b[:len(b)-2] // drop "]}"; fields is never empty
+			for _, f := range def.Objects[i].Fields {
+				if f.StringValue != nil && strings.Contains(*f.StringValue, "#{") {
+					c.exprs[i] = true
+				}
+			}
 		}
 		return c
 	}).(*components)
@@ -96,7 +103,9 @@ func (c *components) describe(i int, status string) json.RawMessage {
 }
 
 // DescribeObjects returns the objects with the given ids. Components come
-// from the latest definition; unknown ids are skipped.
+// from the latest definition; unknown ids are skipped. With
+// evaluateExpressions, an object holding an expression is refused until the
+// expression engine exists.
 func (s *Service) DescribeObjects(ctx context.Context, in *DescribeObjectsInput) (*DescribeObjectsOutput, error) {
 	if err := in.validate(); err != nil {
 		return nil, err
@@ -126,6 +135,9 @@ func (s *Service) DescribeObjects(ctx context.Context, in *DescribeObjectsInput)
 	out.PipelineObjects = make([]json.RawMessage, 0, len(in.ObjectIDs)-int(start))
 	for _, id := range in.ObjectIDs[start:] {
 		if i, ok := c.index[id]; ok {
+			if in.EvaluateExpressions && c.exprs[i] {
+				return nil, errNoExpressions()
+			}
 			out.PipelineObjects = append(out.PipelineObjects, c.describe(i, componentStatus(p, id)))
 		}
 	}
@@ -316,9 +328,16 @@ func (s *Service) EvaluateExpression(ctx context.Context, in *EvaluateExpression
 		return nil, invalidRequest("Object '%s' does not exist in pipeline %s.", in.ObjectID, p.ID)
 	}
 	if strings.Contains(in.Expression, "#{") {
-		return nil, invalidRequest("This culvert server cannot evaluate #{...} expressions yet.")
+		return nil, errNoExpressions()
 	}
 	return &EvaluateExpressionOutput{EvaluatedExpression: in.Expression}, nil
+}
+
+// errNoExpressions refuses work that needs the expression engine, which
+// this server does not have yet, rather than return text that merely looks
+// evaluated (docs/assumptions/0009).
+func errNoExpressions() error {
+	return invalidRequest("This culvert server cannot evaluate #{...} expressions yet.")
 }
 
 func (s *Service) hasComponent(p *store.Pipeline, id string) bool {

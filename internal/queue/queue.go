@@ -83,6 +83,11 @@ func (q *Queue) Poll(ctx context.Context, account, workerGroup, owner string) (*
 	timer := time.NewTimer(q.cfg.Wait)
 	defer timer.Stop()
 	for {
+		// A claim made for a caller that already left would sit leased, and
+		// unworked, until its acknowledgement deadline.
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		now := q.cfg.Now()
 		t, err := q.store.TaskClaim(ctx, &store.TaskClaimParams{
 			Account: account, WorkerGroup: workerGroup, Owner: owner,

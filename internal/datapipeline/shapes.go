@@ -2,6 +2,7 @@ package datapipeline
 
 import (
 	"encoding/json"
+	"strconv"
 
 	"github.com/culvert/culvert/internal/awsjson"
 	"github.com/culvert/culvert/internal/pipeline"
@@ -79,11 +80,37 @@ type DescribeObjectsInput struct {
 	Marker              string   `json:"marker,omitempty"`
 }
 
-// DescribeObjectsOutput is the output of DescribeObjects.
+// DescribeObjectsOutput is the output of DescribeObjects. Its objects are
+// pre-encoded JSON built by the service.
 type DescribeObjectsOutput struct {
 	PipelineObjects []json.RawMessage `json:"pipelineObjects"`
 	Marker          string            `json:"marker,omitempty"`
 	HasMoreResults  bool              `json:"hasMoreResults"`
+}
+
+// RawJSON assembles the response from the pre-encoded objects. encoding/json
+// would re-validate every json.RawMessage byte by byte; these come from the
+// service's own encoder, so joining them is enough.
+func (o *DescribeObjectsOutput) RawJSON() []byte {
+	n := 64 + len(o.Marker)
+	for _, obj := range o.PipelineObjects {
+		n += len(obj) + 1
+	}
+	b := make([]byte, 0, n)
+	b = append(b, `{"pipelineObjects":[`...)
+	for i, obj := range o.PipelineObjects {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, obj...)
+	}
+	b = append(b, `],"hasMoreResults":`...)
+	b = strconv.AppendBool(b, o.HasMoreResults)
+	if o.Marker != "" {
+		b = append(b, `,"marker":`...)
+		b = strconv.AppendQuote(b, o.Marker) // markers are base64url: no escaping surprises
+	}
+	return append(b, '}')
 }
 
 // DescribePipelinesInput is the input of DescribePipelines.

@@ -94,9 +94,8 @@ func message(code, format string, args ...any) string {
 // collector gathers messages per object id in first-seen order, because AWS
 // returns one entry per object and users read them in definition order.
 type collector struct {
-	errIdx  map[string]int
-	warnIdx map[string]int
-	r       Result
+	errIdx map[string]int
+	r      Result
 }
 
 func (c *collector) err(id string, fatal bool, msg string) {
@@ -113,19 +112,6 @@ func (c *collector) err(id string, fatal bool, msg string) {
 	if fatal {
 		c.r.Fatal = append(c.r.Fatal, id+": "+msg)
 	}
-}
-
-func (c *collector) warn(id, msg string) {
-	if c.warnIdx == nil {
-		c.warnIdx = map[string]int{}
-	}
-	i, ok := c.warnIdx[id]
-	if !ok {
-		i = len(c.r.Warnings)
-		c.warnIdx[id] = i
-		c.r.Warnings = append(c.r.Warnings, ValidationWarning{ID: id})
-	}
-	c.r.Warnings[i].Warnings = append(c.r.Warnings[i].Warnings, msg)
 }
 
 // Validate judges a definition. It never fails: every problem is reported in

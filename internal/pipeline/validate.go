@@ -174,16 +174,19 @@ func validateStructure(def *Definition, lim Limits, c *collector) {
 }
 
 func validateField(o *Object, f Field, ids map[string]int, c *collector) {
-	switch {
-	case f.StringValue == nil && f.RefValue == nil:
+	if f.StringValue == nil && f.RefValue == nil {
 		c.err(o.ID, true, message(CodeEmptyValue, "'%s' has neither a string value nor a reference value.", f.Key))
 		return
-	case f.StringValue != nil && f.RefValue != nil:
-		c.err(o.ID, false, message(CodeInvalidFieldValue, "'%s' has both a string value and a reference value.", f.Key))
-	case f.StringValue != nil && *f.StringValue == "":
+	}
+	// Empty values are fatal whatever else is wrong with the field.
+	if f.StringValue != nil && *f.StringValue == "" {
 		c.err(o.ID, true, message(CodeEmptyValue, "'%s' has an empty value.", f.Key))
-	case f.RefValue != nil && *f.RefValue == "":
+	}
+	if f.RefValue != nil && *f.RefValue == "" {
 		c.err(o.ID, true, message(CodeEmptyValue, "'%s' has an empty reference.", f.Key))
+	}
+	if f.StringValue != nil && f.RefValue != nil {
+		c.err(o.ID, false, message(CodeInvalidFieldValue, "'%s' has both a string value and a reference value.", f.Key))
 	}
 	if strings.HasPrefix(f.Key, "@") {
 		c.err(o.ID, false, message(CodeRuntimeField,

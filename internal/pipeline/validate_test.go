@@ -7,6 +7,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
+func ptr(s string) *string { return &s }
+
 func obj(id string, fields ...Field) Object { return Object{ID: id, Name: id, Fields: fields} }
 
 func TestValidate(t *testing.T) {
@@ -54,6 +56,14 @@ func TestValidate(t *testing.T) {
 			name:      "field without any value is fatal",
 			def:       Definition{Objects: []Object{obj("A", Field{Key: "x"})}},
 			wantErrs:  []ValidationError{{ID: "A", Errors: []string{"EMPTY_VALUE:  'x' has neither a string value nor a reference value."}}},
+			wantFatal: 1,
+		},
+		{
+			name: "empty reference beside a string value is still fatal",
+			def:  Definition{Objects: []Object{obj("A", Field{Key: "x", StringValue: ptr("a"), RefValue: &empty})}},
+			wantErrs: []ValidationError{{ID: "A", Errors: []string{
+				"EMPTY_VALUE:  'x' has an empty reference.",
+				"INVALID_FIELD_VALUE:  'x' has both a string value and a reference value."}}},
 			wantFatal: 1,
 		},
 		{

@@ -46,7 +46,7 @@ type Pipeline struct {
 	Name        string
 	UniqueID    string
 	Description string
-	Creator     string // access key id of the caller that created it
+	Creator     string // the principal (account id) that created it, shown as pipelineCreator
 	Tags        []pipeline.Tag
 	State       pipeline.State
 	CreatedAt   time.Time
@@ -198,7 +198,7 @@ type Store interface {
 	// has no such pipeline and ErrDeleted if it was deleted.
 	PipelineGet(ctx context.Context, account, id string) (*Pipeline, error)
 
-	// PipelineList returns up to limit live pipelines of the account in
+	// PipelineList returns up to limit (at least 0) live pipelines of the account in
 	// creation order, starting after the one with Seq afterSeq (0 = from the
 	// start), and whether more follow.
 	PipelineList(ctx context.Context, account string, afterSeq int64, limit int) ([]PipelineSummary, bool, error)
@@ -207,8 +207,13 @@ type Store interface {
 	// result atomically: no other write to the pipeline happens between the
 	// read fn sees and the write. fn may change Description, Tags, Paused, State,
 	// the activation times, and Latest and Active (a new *Definition for Latest
-	// stores a new version; Active may be set to the current Latest). If fn
+	// stores a new version, numbered above every version the pipeline ever
+	// had; Latest may also be set back to Active; Active may be set to the
+	// current Latest). If fn
 	// returns an error, nothing is stored and that error is returned as is.
+	// fn runs under the store's write guarantee, so it must be quick and
+	// must not call the store; a backend may call it more than once if it
+	// retries a conflicting transaction.
 	// It returns ErrNotFound or ErrDeleted like PipelineGet.
 	PipelineUpdate(ctx context.Context, account, id string, fn func(p *Pipeline) error) (*Pipeline, error)
 
@@ -222,8 +227,8 @@ type Store interface {
 	TaskClaim(ctx context.Context, p *TaskClaimParams) (*Task, error)
 
 	// TaskComplete records the outcome of a claimed task. It returns
-	// ErrNotFound if the account has no such task or the task is already
-	// done.
+	// ErrNotFound if the account has no such task, or the task is still
+	// queued or already done.
 	TaskComplete(ctx context.Context, p *TaskCompleteParams) (*Task, error)
 
 	// TaskEnqueue adds a queued task and wakes pollers of its worker group.
@@ -233,7 +238,7 @@ type Store interface {
 
 	// TaskProgress extends the lease of a claimed task and returns it, so the
 	// caller can see whether it was canceled. It returns ErrNotFound if the
-	// account has no such task or the task is done.
+	// account has no such task, or the task is still queued or done.
 	TaskProgress(ctx context.Context, p *TaskProgressParams) (*Task, error)
 
 	// Notifier returns the notifier that wakes long-polls when tasks appear.

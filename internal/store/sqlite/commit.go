@@ -38,6 +38,7 @@ type committer struct {
 
 	durable atomic.Uint64
 	last    atomic.Uint64 // == next, readable without mu
+	commits atomic.Uint64 // transactions committed; tests check batching with it
 	wake    chan struct{}
 	stopped chan struct{}
 }
@@ -131,6 +132,7 @@ func (c *committer) run() {
 				c.logger.Error("store commit failed", "err", err)
 			} else {
 				c.durable.Store(batch[len(batch)-1].seq)
+				c.commits.Add(1)
 			}
 			close(c.durableCh)
 			c.durableCh = make(chan struct{})

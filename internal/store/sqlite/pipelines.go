@@ -88,7 +88,7 @@ func (s *DB) PipelineList(ctx context.Context, account string, afterSeq int64, l
 		live = a.live
 	}
 	i := sort.Search(len(live), func(i int) bool { return live[i].Seq > afterSeq })
-	end := min(len(live), i+limit)
+	end := min(len(live), i+max(limit, 0))
 	out := make([]store.PipelineSummary, 0, end-i)
 	for _, p := range live[i:end] {
 		out = append(out, store.PipelineSummary{Seq: p.Seq, ID: p.ID, Name: p.Name})
@@ -131,22 +131,21 @@ func (s *DB) PipelineUpdate(ctx context.Context, account, id string, fn func(*st
 		return nil, err
 	}
 	var stmts []stmt
-	if np.Latest != old.Latest && np.Latest != nil {
-		var v int64
-		if old.Latest != nil {
-			v = old.Latest.Version
-		}
-		if old.Active != nil {
-			v = max(v, old.Active.Version)
-		}
-		np.Latest.Version = v + 1
+	// A new version is a Definition the store has not seen: setting Latest
+	// back to the Active version reuses that version as it is.
+	if np.Latest != old.Latest && np.Latest != nil && np.Latest != old.Active {
+		np.Latest.Version = s.versions[np.ID] + 1
 		stmts = append(stmts, stmt{`INSERT INTO definitions (pipeline_id, version, doc, errored, put_at) VALUES (?, ?, ?, ?, ?)`,
-			[]any{np.ID, np.Latest.Version, np.Latest.Doc, boolInt(np.Latest.Errored), unixNano(np.Latest.PutAt)}})
+			[]any{np.ID, np.Latest.Version, nonNilSlice(np.Latest.Doc), boolInt(np.Latest.Errored), unixNano(np.Latest.PutAt)}})
+	}
+	lastVersion := s.versions[np.ID]
+	if np.Latest != nil {
+		lastVersion = max(lastVersion, np.Latest.Version)
 	}
 	stmts = append(stmts, stmt{`UPDATE pipelines SET description = ?, tags = ?, paused = ?, state = ?, first_activated_at = ?,
-		last_activated_at = ?, last_deactivated_at = ?, latest_version = ?, active_version = ? WHERE id = ?`,
+		last_activated_at = ?, last_deactivated_at = ?, latest_version = ?, active_version = ?, last_version = ? WHERE id = ?`,
 		[]any{np.Description, string(tags), string(paused), string(np.State), unixNano(np.FirstActivatedAt), unixNano(np.LastActivatedAt),
-			unixNano(np.LastDeactivatedAt), version(np.Latest), version(np.Active), np.ID}})
+			unixNano(np.LastDeactivatedAt), version(np.Latest), version(np.Active), lastVersion, np.ID}})
 	if np.Latest != old.Latest || np.Active != old.Active {
 		// Keep only the versions the pipeline still points at.
 		stmts = append(stmts, stmt{`DELETE FROM definitions WHERE pipeline_id = ? AND version NOT IN (?, ?)`,
@@ -158,6 +157,7 @@ func (s *DB) PipelineUpdate(ctx context.Context, account, id string, fn func(*st
 		return nil, err
 	}
 	s.replace(old, &np)
+	s.versions[np.ID] = lastVersion
 	s.mu.Unlock()
 	return &np, s.observed(ctx, seq)
 }

@@ -67,12 +67,16 @@ type DB struct {
 	c        *committer
 	notifier *store.LocalNotifier
 
+	closeOnce sync.Once
+	closeErr  error
+
 	mu        sync.RWMutex
 	pipelines map[string]*store.Pipeline // every pipeline by id, tombstones included
 	deleted   map[string]bool
 	accounts  map[string]*account
 	tasks     map[string]*store.Task
 	queues    map[string][]*store.Task // topic → unfinished tasks in queue order
+	versions  map[string]int64         // pipeline id → highest definition version issued
 	nextSeq   int64
 	nextTask  int64
 }
@@ -94,8 +98,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	// WAL with synchronous=NORMAL: a commit reaches the WAL file before it
 	// returns, so it survives the death of the process; only an OS crash or
 	// power loss can drop the last commits, and never corrupts the file.
-	// Exclusive locking keeps other processes out (see the package doc) and
-	// lets SQLite skip the shared-memory index.
+	// Exclusive locking keeps other processes out (see the package doc).
 	dsn := "file:" + (&url.URL{Path: cfg.Path}).EscapedPath() +
 		"?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(2000)" +
 		"&_pragma=locking_mode(EXCLUSIVE)&_pragma=foreign_keys(1)&_txlock=immediate"
@@ -114,6 +117,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		deleted:   map[string]bool{},
 		accounts:  map[string]*account{},
 		tasks:     map[string]*store.Task{},
+		versions:  map[string]int64{},
 		queues:    map[string][]*store.Task{},
 	}
 	if err := migrate(ctx, db); err != nil {
@@ -135,6 +139,17 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 // each in its own transaction with its version row, so a crash between
 // migrations leaves a consistent, resumable database.
 func migrate(ctx context.Context, db *sql.DB) error {
+	// Take the write lock first: locking_mode(EXCLUSIVE) holds it from the
+	// first write until Close, but reads alone take only a shared lock, so
+	// without this a second process could open a database that has no
+	// migration left to apply.
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlite: lock: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlite: lock: %w", err)
+	}
 	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version TEXT PRIMARY KEY, applied_at INTEGER NOT NULL) STRICT`); err != nil {
 		return fmt.Errorf("sqlite: migrations table: %w", err)
@@ -221,7 +236,7 @@ func (s *DB) load(ctx context.Context) error {
 	}
 
 	rows, err = s.db.QueryContext(ctx, `SELECT seq, id, account, name, unique_id, description, creator, tags, paused, state,
-		created_at, first_activated_at, last_activated_at, last_deactivated_at, latest_version, active_version, deleted_at
+		created_at, first_activated_at, last_activated_at, last_deactivated_at, latest_version, active_version, last_version, deleted_at
 		FROM pipelines ORDER BY seq`)
 	if err != nil {
 		return err
@@ -234,9 +249,10 @@ func (s *DB) load(ctx context.Context) error {
 			state                 string
 			created, fa, la, ld   int64
 			latest, active, delAt sql.NullInt64
+			lastVersion           int64
 		)
 		if err := rows.Scan(&p.Seq, &p.ID, &p.Account, &p.Name, &p.UniqueID, &p.Description, &p.Creator, &tags, &paused, &state,
-			&created, &fa, &la, &ld, &latest, &active, &delAt); err != nil {
+			&created, &fa, &la, &ld, &latest, &active, &lastVersion, &delAt); err != nil {
 			return err
 		}
 		if err := json.Unmarshal([]byte(tags), &p.Tags); err != nil {
@@ -255,6 +271,7 @@ func (s *DB) load(ctx context.Context) error {
 		}
 		pp := &p
 		s.pipelines[p.ID] = pp
+		s.versions[p.ID] = lastVersion
 		s.nextSeq = max(s.nextSeq, p.Seq)
 		if delAt.Valid {
 			s.deleted[p.ID] = true
@@ -282,13 +299,15 @@ func (s *DB) account(id string) *account {
 // Notifier implements [store.Store].
 func (s *DB) Notifier() store.Notifier { return s.notifier }
 
-// Close implements [store.Store].
+// Close implements [store.Store]. Closing twice returns the first result.
 func (s *DB) Close() error {
-	err := s.c.close()
-	if cerr := s.db.Close(); err == nil {
-		err = cerr
-	}
-	return err
+	s.closeOnce.Do(func() {
+		s.closeErr = s.c.close()
+		if err := s.db.Close(); s.closeErr == nil {
+			s.closeErr = err
+		}
+	})
+	return s.closeErr
 }
 
 // write enqueues the statements of a write applied to memory; the caller

@@ -71,10 +71,12 @@ func (s *DB) TaskEnqueue(ctx context.Context, t *store.Task) error {
 	nt := *t
 	nt.Status = store.TaskQueued
 	nt.LeaseOwner, nt.LeaseExpires, nt.UpdatedAt = "", time.Time{}, nt.CreatedAt
+	// The INSERT below does not write these; memory must match the row.
+	nt.Canceled, nt.ErrorID, nt.ErrorMessage, nt.ErrorStack = false, "", "", ""
 	seqNo := s.nextTask + 1
 	seq, err := s.write(stmt{`INSERT INTO tasks (id, seq, account, pipeline_id, attempt_id, worker_group, objects, status,
 		created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		[]any{nt.ID, seqNo, nt.Account, nt.PipelineID, nt.AttemptID, nt.WorkerGroup, nt.Objects, string(nt.Status),
+		[]any{nt.ID, seqNo, nt.Account, nt.PipelineID, nt.AttemptID, nt.WorkerGroup, nonNilSlice(nt.Objects), string(nt.Status),
 			unixNano(nt.CreatedAt), unixNano(nt.UpdatedAt)}})
 	if err != nil {
 		s.mu.Unlock()
@@ -140,10 +142,11 @@ func (s *DB) swapTask(old, nt *store.Task) {
 }
 
 // claimed returns the claimed, unfinished task id of account; the caller
-// holds s.mu.
+// holds s.mu. A task still queued has been handed to no runner, so no
+// runner can report on it.
 func (s *DB) claimed(account, id string) (*store.Task, error) {
 	t := s.tasks[id]
-	if t == nil || t.Account != account || t.Status.Done() {
+	if t == nil || t.Account != account || t.Status != store.TaskClaimed {
 		return nil, store.ErrNotFound
 	}
 	return t, nil

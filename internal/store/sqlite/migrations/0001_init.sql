@@ -18,6 +18,7 @@ CREATE TABLE pipelines (
     last_deactivated_at INTEGER NOT NULL DEFAULT 0,
     latest_version      INTEGER,
     active_version      INTEGER,
+    last_version        INTEGER NOT NULL DEFAULT 0,    -- highest version ever issued; numbers are never reused
     deleted_at          INTEGER
 ) STRICT;
 

@@ -1,0 +1,318 @@
+package storetest
+
+import (
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/culvert/culvert/internal/store"
+)
+
+func testTaskEnqueue(t *testing.T, opts Options) {
+	t.Run("Errors", func(t *testing.T) {
+		t.Parallel()
+		_, b := setup(t, opts)
+		p := b.create(t, createParams(acctA, "df-ENQ0000001", "orders"))
+		q := b.create(t, createParams(acctB, "df-ENQ0000002", "orders"))
+		b.enqueue(t, task(acctA, p.ID, "task-1", "wg", t0))
+		tests := []struct {
+			name string
+			task *store.Task
+			want error
+		}{
+			{name: "MissingPipeline", task: task(acctA, "df-UNKNOWN001", "task-2", "wg", t0), want: store.ErrNotFound},
+			{name: "OtherAccountsPipeline", task: task(acctA, q.ID, "task-3", "wg", t0), want: store.ErrNotFound},
+			{name: "DuplicateID", task: task(acctA, p.ID, "task-1", "wg", t0), want: store.ErrConflict},
+			{name: "DuplicateIDOtherWorkerGroup", task: task(acctA, p.ID, "task-1", "wg2", t0), want: store.ErrConflict},
+			{name: "Second", task: task(acctA, p.ID, "task-4", "wg", t0)},
+		}
+		for _, tc := range tests {
+			err := b.s.TaskEnqueue(b.ctx, tc.task)
+			wantErr(t, "TaskEnqueue() "+tc.name, err, tc.want)
+		}
+		// Only task-1 and task-4 were queued, once each.
+		var got []string
+		for range 4 {
+			if id := b.claimID(t, acctA, "wg", "h", t0, at(time.Hour)); id != "" {
+				got = append(got, id)
+			}
+		}
+		if id := b.claimID(t, acctA, "wg2", "h", t0, at(time.Hour)); id != "" {
+			got = append(got, id)
+		}
+		if id := b.claimID(t, acctB, "wg", "h", t0, at(time.Hour)); id != "" {
+			got = append(got, id)
+		}
+		if diff := cmp.Diff([]string{"task-1", "task-4"}, got); diff != "" {
+			t.Errorf("claimed tasks mismatch (-want +got):\n%s", diff)
+		}
+	})
+
+	t.Run("EmptyObjects", func(t *testing.T) {
+		t.Parallel()
+		_, b := setup(t, opts)
+		p := b.create(t, createParams(acctA, "df-ENQEMPTY01", "orders"))
+		for _, id := range []string{"task-nil", "task-empty"} {
+			tk := task(acctA, p.ID, id, "wg", t0)
+			tk.Objects = nil
+			if id == "task-empty" {
+				tk.Objects = []byte{}
+			}
+			b.enqueue(t, tk)
+			if got := b.claim(t, acctA, "wg", "h", t0, at(time.Hour)); got.ID != id || len(got.Objects) != 0 {
+				t.Errorf("TaskClaim() = (%s, %q), want (%s, empty)", got.ID, got.Objects, id)
+			}
+		}
+		// The store still works afterwards.
+		b.create(t, createParams(acctA, "df-ENQEMPTY02", "billing"))
+	})
+}
+
+func testTaskClaim(t *testing.T, opts Options) {
+	t.Run("Fields", func(t *testing.T) {
+		t.Parallel()
+		_, b := setup(t, opts)
+		p := b.create(t, createParams(acctA, "df-CLAIMF0001", "orders"))
+		in := task(acctA, p.ID, "task-1", "wg", at(time.Second))
+		in.Objects = []byte(`{"A": {"id": "A", "name": "A", "fields": [ ] } }`)
+		b.enqueue(t, in)
+		got := b.claim(t, acctA, "wg", "host-1", at(time.Minute), at(2*time.Minute))
+		want := &store.Task{
+			ID: "task-1", Account: acctA, PipelineID: p.ID, AttemptID: in.AttemptID, WorkerGroup: "wg",
+			Objects: in.Objects, Status: store.TaskClaimed, LeaseOwner: "host-1", LeaseExpires: at(2 * time.Minute),
+			CreatedAt: at(time.Second),
+		}
+		if diff := cmp.Diff(want, got, taskCmpOpts...); diff != "" {
+			t.Errorf("TaskClaim() mismatch (-want +got):\n%s", diff)
+		}
+	})
+
+	t.Run("FIFOPerWorkerGroup", func(t *testing.T) {
+		t.Parallel()
+		_, b := setup(t, opts)
+		pa := b.create(t, createParams(acctA, "df-CLAIMQ0001", "orders"))
+		pa2 := b.create(t, createParams(acctA, "df-CLAIMQ0002", "billing"))
+		pb := b.create(t, createParams(acctB, "df-CLAIMQ0003", "orders"))
+		// CreatedAt deliberately runs backwards: queue order is enqueue order.
+		b.enqueue(t, task(acctA, pa.ID, "a-1", "wg", at(5*time.Second)))
+		b.enqueue(t, task(acctA, pa2.ID, "a-2", "wg", at(4*time.Second)))
+		b.enqueue(t, task(acctA, pa.ID, "a-other-1", "other", at(3*time.Second)))
+		b.enqueue(t, task(acctB, pb.ID, "b-1", "wg", at(2*time.Second)))
+		b.enqueue(t, task(acctA, pa.ID, "a-3", "wg", at(time.Second)))
+
+		tests := []struct {
+			account, wg string
+			want        []string
+		}{
+			{acctA, "wg", []string{"a-1", "a-2", "a-3"}},
+			{acctA, "other", []string{"a-other-1"}},
+			{acctB, "wg", []string{"b-1"}},
+			{acctB, "other", nil},
+			{acctA, "missing", nil},
+		}
+		for _, tc := range tests {
+			var got []string
+			for {
+				id := b.claimID(t, tc.account, tc.wg, "h", at(time.Minute), at(time.Hour))
+				if id == "" {
+					break
+				}
+				got = append(got, id)
+				if len(got) > 10 {
+					t.Fatalf("TaskClaim(%s, %s) keeps returning tasks: %v", tc.account, tc.wg, got)
+				}
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("TaskClaim(%s, %s) order mismatch (-want +got):\n%s", tc.account, tc.wg, diff)
+			}
+		}
+	})
+
+	t.Run("EmptyQueue", func(t *testing.T) {
+		t.Parallel()
+		_, b := setup(t, opts)
+		_, err := b.s.TaskClaim(b.ctx, &store.TaskClaimParams{Account: acctA, WorkerGroup: "wg", Owner: "h", LeaseUntil: at(time.Hour), Now: t0})
+		wantErr(t, "TaskClaim(empty)", err, store.ErrNotFound)
+	})
+
+	t.Run("Lease", func(t *testing.T) {
+		t.Parallel()
+		_, b := setup(t, opts)
+		p := b.create(t, createParams(acctA, "df-CLAIML0001", "orders"))
+		b.enqueue(t, task(acctA, p.ID, "task-1", "wg", t0))
+		lease := at(time.Minute)
+		first := b.claim(t, acctA, "wg", "host-1", t0, lease)
+		if first.ID != "task-1" {
+			t.Fatalf("TaskClaim() = %s, want task-1", first.ID)
+		}
+		// Claimed and leased: nobody else gets it, not even at the instant
+		// the lease ends, since only a lease that ended before Now expired.
+		for _, now := range []time.Time{t0, at(30 * time.Second), lease} {
+			if id := b.claimID(t, acctA, "wg", "host-2", now, now.Add(time.Minute)); id != "" {
+				t.Errorf("TaskClaim(now %v) = %s, want nothing claimable", now.Sub(t0), id)
+			}
+		}
+		// Once the lease has expired another runner takes it over.
+		now := lease.Add(time.Second)
+		second := b.claim(t, acctA, "wg", "host-2", now, now.Add(time.Minute))
+		want := *first
+		want.LeaseOwner, want.LeaseExpires = "host-2", now.Add(time.Minute)
+		if diff := cmp.Diff(&want, second, taskCmpOpts...); diff != "" {
+			t.Errorf("TaskClaim() after lease expiry mismatch (-want +got):\n%s", diff)
+		}
+		if id := b.claimID(t, acctA, "wg", "host-3", now, now.Add(time.Minute)); id != "" {
+			t.Errorf("TaskClaim() right after takeover = %s, want nothing claimable", id)
+		}
+		// The new owner can report progress and complete it.
+		if _, err := b.s.TaskProgress(b.ctx, &store.TaskProgressParams{Account: acctA, ID: "task-1", LeaseUntil: now.Add(2 * time.Minute), Now: now}); err != nil {
+			t.Errorf("TaskProgress() error: %v", err)
+		}
+		if _, err := b.s.TaskComplete(b.ctx, &store.TaskCompleteParams{Account: acctA, ID: "task-1", Status: store.TaskFinished, Now: now}); err != nil {
+			t.Errorf("TaskComplete() error: %v", err)
+		}
+	})
+
+	t.Run("ExpiredBeforeQueued", func(t *testing.T) {
+		t.Parallel()
+		_, b := setup(t, opts)
+		p := b.create(t, createParams(acctA, "df-CLAIME0001", "orders"))
+		b.enqueue(t, task(acctA, p.ID, "task-1", "wg", t0))
+		b.enqueue(t, task(acctA, p.ID, "task-2", "wg", t0))
+		b.claim(t, acctA, "wg", "host-1", t0, at(time.Minute))
+		// task-1 is older, so once its lease has expired it comes first.
+		if id := b.claimID(t, acctA, "wg", "host-2", at(2*time.Minute), at(time.Hour)); id != "task-1" {
+			t.Errorf("TaskClaim() = %q, want task-1", id)
+		}
+		if id := b.claimID(t, acctA, "wg", "host-2", at(2*time.Minute), at(time.Hour)); id != "task-2" {
+			t.Errorf("TaskClaim() = %q, want task-2", id)
+		}
+	})
+}
+
+func testTaskProgress(t *testing.T, opts Options) {
+	t.Run("ExtendsLease", func(t *testing.T) {
+		t.Parallel()
+		_, b := setup(t, opts)
+		p := b.create(t, createParams(acctA, "df-PROGEXT001", "orders"))
+		b.enqueue(t, task(acctA, p.ID, "task-1", "wg", t0))
+		claimed := b.claim(t, acctA, "wg", "host-1", t0, at(time.Minute))
+		got, err := b.s.TaskProgress(b.ctx, &store.TaskProgressParams{Account: acctA, ID: "task-1", LeaseUntil: at(10 * time.Minute), Now: at(30 * time.Second)})
+		if err != nil {
+			t.Fatalf("TaskProgress() error: %v", err)
+		}
+		want := *claimed
+		want.LeaseExpires = at(10 * time.Minute)
+		if diff := cmp.Diff(&want, got, taskCmpOpts...); diff != "" {
+			t.Errorf("TaskProgress() mismatch (-want +got):\n%s", diff)
+		}
+		if got.Canceled {
+			t.Errorf("TaskProgress() Canceled = true, want false")
+		}
+		if id := b.claimID(t, acctA, "wg", "host-2", at(5*time.Minute), at(time.Hour)); id != "" {
+			t.Errorf("TaskClaim() inside the extended lease = %s, want nothing claimable", id)
+		}
+		if id := b.claimID(t, acctA, "wg", "host-2", at(11*time.Minute), at(time.Hour)); id != "task-1" {
+			t.Errorf("TaskClaim() after the extended lease = %q, want task-1", id)
+		}
+	})
+
+	t.Run("Errors", func(t *testing.T) {
+		t.Parallel()
+		_, b := setup(t, opts)
+		p := b.create(t, createParams(acctA, "df-PROGERR001", "orders"))
+		b.enqueue(t, task(acctA, p.ID, "task-live", "wg", t0))
+		b.enqueue(t, task(acctA, p.ID, "task-done", "wg", t0))
+		b.claim(t, acctA, "wg", "h", t0, at(time.Hour))
+		b.claim(t, acctA, "wg", "h", t0, at(time.Hour))
+		b.enqueue(t, task(acctA, p.ID, "task-queued", "wg", t0))
+		if _, err := b.s.TaskComplete(b.ctx, &store.TaskCompleteParams{Account: acctA, ID: "task-done", Status: store.TaskFinished, Now: t0}); err != nil {
+			t.Fatalf("TaskComplete() error: %v", err)
+		}
+		tests := []struct {
+			name    string
+			account string
+			id      string
+			want    error
+		}{
+			{name: "Claimed", account: acctA, id: "task-live"},
+			// No runner holds a queued task, so none can report on it.
+			{name: "Queued", account: acctA, id: "task-queued", want: store.ErrNotFound},
+			{name: "Unknown", account: acctA, id: "task-unknown", want: store.ErrNotFound},
+			{name: "OtherAccount", account: acctB, id: "task-live", want: store.ErrNotFound},
+			{name: "Done", account: acctA, id: "task-done", want: store.ErrNotFound},
+		}
+		for _, tc := range tests {
+			t.Run(tc.name, func(t *testing.T) {
+				_, err := b.s.TaskProgress(b.ctx, &store.TaskProgressParams{Account: tc.account, ID: tc.id, LeaseUntil: at(2 * time.Hour), Now: at(time.Minute)})
+				wantErr(t, "TaskProgress()", err, tc.want)
+			})
+		}
+	})
+}
+
+func testTaskComplete(t *testing.T, opts Options) {
+	tests := []struct {
+		name   string
+		params store.TaskCompleteParams
+	}{
+		{name: "Finished", params: store.TaskCompleteParams{Status: store.TaskFinished}},
+		{name: "Failed", params: store.TaskCompleteParams{Status: store.TaskFailed, ErrorID: "Error.Exit",
+			ErrorMessage: "exit status 3", ErrorStack: "line 1\nline 2\n\ttabbed"}},
+		{name: "False", params: store.TaskCompleteParams{Status: store.TaskFalse}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, b := setup(t, opts)
+			p := b.create(t, createParams(acctA, "df-COMPLETE01", "orders"))
+			b.enqueue(t, task(acctA, p.ID, "task-1", "wg", t0))
+			claimed := b.claim(t, acctA, "wg", "host-1", t0, at(time.Minute))
+
+			params := tc.params
+			params.Account, params.ID, params.Now = acctA, "task-1", at(30*time.Second)
+			other := params
+			other.Account = acctB
+			_, err := b.s.TaskComplete(b.ctx, &other)
+			wantErr(t, "TaskComplete(other account)", err, store.ErrNotFound)
+			unknown := params
+			unknown.ID = "task-unknown"
+			_, err = b.s.TaskComplete(b.ctx, &unknown)
+			wantErr(t, "TaskComplete(unknown)", err, store.ErrNotFound)
+
+			got, err := b.s.TaskComplete(b.ctx, &params)
+			if err != nil {
+				t.Fatalf("TaskComplete() error: %v", err)
+			}
+			want := *claimed
+			want.Status, want.ErrorID, want.ErrorMessage, want.ErrorStack = tc.params.Status, tc.params.ErrorID, tc.params.ErrorMessage, tc.params.ErrorStack
+			if diff := cmp.Diff(&want, got, taskCmpOpts...); diff != "" {
+				t.Errorf("TaskComplete() mismatch (-want +got):\n%s", diff)
+			}
+
+			_, err = b.s.TaskComplete(b.ctx, &params)
+			wantErr(t, "repeated TaskComplete()", err, store.ErrNotFound)
+			_, err = b.s.TaskProgress(b.ctx, &store.TaskProgressParams{Account: acctA, ID: "task-1", LeaseUntil: at(time.Hour), Now: at(time.Minute)})
+			wantErr(t, "TaskProgress(done)", err, store.ErrNotFound)
+			// A done task is never claimable again, whatever its lease.
+			if id := b.claimID(t, acctA, "wg", "host-2", at(time.Hour), at(2*time.Hour)); id != "" {
+				t.Errorf("TaskClaim() after completion = %s, want nothing claimable", id)
+			}
+		})
+	}
+}
+
+func testRunnerHeartbeat(t *testing.T, opts Options) {
+	t.Parallel()
+	_, b := setup(t, opts)
+	for i, p := range []store.RunnerHeartbeatParams{
+		{Account: acctA, RunnerID: "runner-1", WorkerGroup: "wg", Hostname: "host-1", Now: t0},
+		{Account: acctA, RunnerID: "runner-1", WorkerGroup: "wg", Hostname: "host-1", Now: at(time.Minute)},
+		{Account: acctA, RunnerID: "runner-1", WorkerGroup: "wg2", Hostname: "host-2", Now: at(2 * time.Minute)},
+		{Account: acctB, RunnerID: "runner-1", WorkerGroup: "wg", Hostname: "host-3", Now: at(2 * time.Minute)},
+	} {
+		if err := b.s.RunnerHeartbeat(b.ctx, &p); err != nil {
+			t.Errorf("RunnerHeartbeat() %d error: %v", i, err)
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -38,6 +39,7 @@ type serveConfig struct {
 	MemoryLimit  string
 	LogLevel     string
 	ShutdownWait time.Duration
+	DebugListen  string
 }
 
 type serveCommand struct {
@@ -58,6 +60,7 @@ func (c *serveCommand) flags(cfg *serveConfig) *flag.FlagSet {
 	fs.StringVar(&cfg.MemoryLimit, "memory-limit", "1GiB", "soft memory limit for the Go runtime, unless GOMEMLIMIT is set (0 = none)")
 	fs.StringVar(&cfg.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.DurationVar(&cfg.ShutdownWait, "shutdown-wait", 10*time.Second, "how long SIGTERM waits for requests in flight")
+	fs.StringVar(&cfg.DebugListen, "debug-listen", "", "`HOST:PORT` for Go's /debug/pprof profiles (off when empty; keep it on loopback)")
 	return fs
 }
 
@@ -98,6 +101,14 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 		logger.Warn("no --credentials file: accepting only the development key AKIDEXAMPLE (account 123456789012) on loopback")
 	}
 
+	var dln net.Listener
+	if cfg.DebugListen != "" {
+		if dln, err = net.Listen("tcp", cfg.DebugListen); err != nil {
+			return fmt.Errorf("serve: --debug-listen: %w", err)
+		}
+		defer dln.Close()
+	}
+
 	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
 		return fmt.Errorf("serve: data directory: %w", err)
 	}
@@ -136,7 +147,9 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 
 	var ready atomic.Bool
 	mux := http.NewServeMux()
-	mux.Handle("POST /{$}", api)
+	// Everything but /healthz goes to the protocol handler, so a wrong
+	// method or path gets an AWS-shaped error rather than Go's plain text.
+	mux.Handle("/", api)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		if !ready.Load() {
 			http.Error(w, "starting", http.StatusServiceUnavailable)
@@ -172,6 +185,20 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 		defer cancel()
 		return srv.Shutdown(sctx)
 	})
+	if dln != nil {
+		dsrv := &http.Server{Handler: debugMux(), ReadHeaderTimeout: 10 * time.Second}
+		g.Go(func() error {
+			if err := dsrv.Serve(dln); !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
+		})
+		g.Go(func() error {
+			<-gctx.Done()
+			return dsrv.Close()
+		})
+		logger.Info("profiles served", "url", "http://"+dln.Addr().String()+"/debug/pprof/")
+	}
 	ready.Store(true)
 	base := "http://" + ln.Addr().String() + "/"
 	logger.Info("culvert listening", "url", base, "data", cfg.Data)
@@ -179,6 +206,18 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 		c.main.Ready(base)
 	}
 	return g.Wait()
+}
+
+// debugMux serves net/http/pprof on its own mux, so profiles are never
+// reachable through the API listener.
+func debugMux() *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
 }
 
 func newLogger(m *Main, level string) (*slog.Logger, error) {

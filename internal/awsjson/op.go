@@ -21,8 +21,28 @@ import (
 // encoding/json.
 type Op func(ctx context.Context, body []byte) (any, error)
 
+// Unmarshaler is implemented by an input type that decodes itself faster
+// than encoding/json can, such as one whose requests are large. [Handle]
+// calls UnmarshalAWSJSON on a new zero In instead of json.Unmarshal.
+//
+// The body has passed the handler's scanner (see scan.go): it is one
+// well-formed JSON object, valid UTF-8, with no unpaired surrogate
+// escapes, nested at most MaxDepth levels, and no object in it has two
+// member names that are equal ignoring case. The method may rely on that,
+// but must still never panic on other input, and must decode exactly as
+// json.Unmarshal would: the same case-insensitive member matching,
+// unknown members ignored, null leaving a member zero. A member of the
+// wrong JSON type must be reported as a *json.UnmarshalTypeError whose
+// Field is encoding/json's dotted path ("pipelineObjects.fields.key"), so
+// that the client sees the same SerializationException. The body is valid
+// only during the call: everything kept must be copied.
+type Unmarshaler interface {
+	UnmarshalAWSJSON(body []byte) error
+}
+
 // Handle adapts a typed operation to an [Op]. It decodes the body into a
-// new In, calls fn, and returns its output.
+// new In, with its [Unmarshaler] method if *In has one and with
+// json.Unmarshal otherwise, calls fn, and returns its output.
 //
 // An empty or all-whitespace body decodes as {}, leaving In zero. Members
 // In does not declare are ignored, as AWS ignores them. A member of the
@@ -36,10 +56,17 @@ func Handle[In, Out any](fn func(context.Context, *In) (*Out, error)) Op {
 	if fn == nil {
 		panic("awsjson: Handle called with a nil function")
 	}
+	_, custom := any(new(In)).(Unmarshaler)
 	return func(ctx context.Context, body []byte) (any, error) {
 		in := new(In)
 		if !isBlank(body) {
-			if err := json.Unmarshal(body, in); err != nil {
+			var err error
+			if custom {
+				err = any(in).(Unmarshaler).UnmarshalAWSJSON(body)
+			} else {
+				err = json.Unmarshal(body, in)
+			}
+			if err != nil {
 				return nil, decodeError(err)
 			}
 		}
@@ -56,8 +83,8 @@ func Handle[In, Out any](fn func(context.Context, *In) (*Out, error)) Op {
 	}
 }
 
-// decodeError turns an encoding/json failure into the error the client
-// sees. Type mismatches and syntax errors (the latter only when an Op is
+// decodeError turns an encoding/json or [Unmarshaler] failure into the
+// error the client sees. Type mismatches and syntax errors (the latter only when an Op is
 // called without the handler's scanner in front) are the client's fault;
 // an APIError from a member's UnmarshalJSON passes through; a misuse of
 // Unmarshal itself is ours.

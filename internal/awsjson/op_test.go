@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"reflect"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -91,4 +92,65 @@ func TestHandleNilFunc(t *testing.T) {
 		}
 	}()
 	Handle[struct{}, struct{}](nil)
+}
+
+// selfDecoding counts its members by hand instead of decoding them, so a
+// test can tell which decoder ran.
+type selfDecoding struct {
+	Count int `json:"count"` // json.Unmarshal would reject {"count":"x"}
+	calls int
+}
+
+func (in *selfDecoding) UnmarshalAWSJSON(body []byte) error {
+	in.calls++
+	switch string(body) {
+	case `{"count":1}`:
+		return &json.UnmarshalTypeError{Value: "number", Type: reflect.TypeFor[string](), Field: "items.name", Offset: 10}
+	case `{"count":2}`:
+		return &Error{Code: "InvalidRequestException", Message: "bad member", Status: 400}
+	}
+	in.Count = len(body)
+	return nil
+}
+
+func TestHandleUnmarshaler(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		body string
+		want selfDecoding
+		err  *Error
+	}{
+		{name: "used instead of encoding/json", body: `{"count":"x"}`, want: selfDecoding{Count: 13, calls: 1}},
+		{name: "blank body is {} without a call", body: " \n", want: selfDecoding{}},
+		{name: "type error maps like encoding/json's", body: `{"count":1}`, err: serializationError("Unexpected value type in payload at 'items.name'")},
+		{name: "APIError passes through", body: `{"count":2}`, err: &Error{Code: "InvalidRequestException", Message: "bad member", Status: 400}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var got *selfDecoding
+			op := Handle(func(_ context.Context, in *selfDecoding) (*struct{}, error) {
+				got = in
+				return nil, nil
+			})
+			_, err := op(context.Background(), []byte(tc.body))
+			if tc.err != nil {
+				var e *Error
+				if !errors.As(err, &e) {
+					t.Fatalf("error = %v, want %v", err, tc.err)
+				}
+				if diff := cmp.Diff(tc.err, e); diff != "" {
+					t.Errorf("error mismatch (-want +got):\n%s", diff)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("op: %v", err)
+			}
+			if diff := cmp.Diff(tc.want, *got, cmp.AllowUnexported(selfDecoding{})); diff != "" {
+				t.Errorf("input mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
 }

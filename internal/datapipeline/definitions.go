@@ -2,8 +2,6 @@ package datapipeline
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"strings"
 
 	"github.com/culvert/culvert/internal/pipeline"
@@ -32,11 +30,10 @@ func (s *Service) PutPipelineDefinition(ctx context.Context, in *PutPipelineDefi
 		return nil, invalidRequest("%s", res.FatalMessage())
 	}
 	// The one encoding of this version: it is what is stored and what every
-	// GetPipelineDefinition of it returns.
-	doc, err := json.Marshal(def)
-	if err != nil {
-		return nil, fmt.Errorf("encode definition: %w", err)
-	}
+	// GetPipelineDefinition of it returns. Like the response encoder (and
+	// AWS), it does not escape <, > and &, so a shell command with &&
+	// round-trips as sent.
+	doc := appendDefinition(nil, def)
 	_, err = s.store.PipelineUpdate(ctx, who.AccountID, in.PipelineID, func(p *store.Pipeline) error {
 		if p.State == pipeline.StateFinished {
 			return invalidRequest("Pipeline %s is FINISHED; its definition cannot be changed.", p.ID)
@@ -134,10 +131,7 @@ func (s *Service) ActivatePipeline(ctx context.Context, in *ActivatePipelineInpu
 			}
 			withValues := *def
 			withValues.ParameterValues = in.ParameterValues
-			doc, err := json.Marshal(&withValues)
-			if err != nil {
-				return fmt.Errorf("encode definition: %w", err)
-			}
+			doc := appendDefinition(nil, &withValues)
 			p.Latest = &store.Definition{Doc: doc, PutAt: now}
 		}
 		p.Active = p.Latest

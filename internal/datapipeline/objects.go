@@ -39,13 +39,16 @@ func compile(pipelineID string, d *store.Definition) (*components, error) {
 				c.index[def.Objects[i].ID] = i
 			}
 		}
+		// The prefixes share one buffer, sized for the stored fields plus
+		// the four added by static; should it still grow, the prefixes
+		// already cut keep the old one.
+		buf := make([]byte, 0, len(doc)+256*len(def.Objects))
 		for i := range def.Objects {
 			fields := c.static(i, pipelineID, d.Version)
-			b, err := json.Marshal(&pipeline.Object{ID: def.Objects[i].ID, Name: def.Objects[i].Name, Fields: fields})
-			if err != nil {
-				return &components{err: err}
-			}
-			c.prefix[i] = b[:len(b)-2] // drop "]}"; fields is never empty
+			start := len(buf)
+			buf = appendObject(buf, &pipeline.Object{ID: def.Objects[i].ID, Name: def.Objects[i].Name, Fields: fields})
+			end := len(buf) - 2 // drop "]}"; fields is never empty
+			c.prefix[i] = buf[start:end:end]
 			for _, f := range def.Objects[i].Fields {
 				if f.StringValue != nil && strings.Contains(*f.StringValue, "#{") {
 					c.exprs[i] = true

@@ -27,6 +27,16 @@ func (s *Service) CreatePipeline(ctx context.Context, in *CreatePipelineInput) (
 			return nil, err
 		}
 		if len(list) >= s.cfg.MaxPipelines {
+			// A retried create of an existing pipeline is not a new one:
+			// answer it as PipelineCreate would, even at the limit.
+			for _, sum := range list {
+				if sum.Name != in.Name {
+					continue
+				}
+				if p, err := s.store.PipelineGet(ctx, who.AccountID, sum.ID); err == nil && p.UniqueID == in.UniqueID {
+					return &CreatePipelineOutput{PipelineID: p.ID}, nil
+				}
+			}
 			return nil, invalidRequest("Account %s already has %d pipelines, the most this server allows.", who.AccountID, s.cfg.MaxPipelines)
 		}
 	}

@@ -66,6 +66,9 @@ func (c *checker) err() error {
 // empty string can fall short), and the model's XML-character pattern unless
 // anyChars is set (the tag shapes have no pattern).
 func (c *checker) str(path, v string, required bool, min, max int, anyChars bool) {
+	if strOK(v, required, min, max, anyChars) {
+		return
+	}
 	if v == "" {
 		if required {
 			c.add(path, "Member must not be null or empty")
@@ -82,6 +85,19 @@ func (c *checker) str(path, v string, required bool, min, max int, anyChars bool
 	if !anyChars && !xmlChars(v) {
 		c.add(path, `Member must satisfy regular expression pattern: [\u0020-\uD7FF\uE000-\uFFFD\uD800\uDC00-\uDBFF\uDFFF\r\n\t]*`)
 	}
+}
+
+// strOK reports whether str accepts v. It is str's own test, so the loops
+// over long lists can check an element with it (see objectOK) and build
+// member names, which allocate, only for elements with a violation.
+func strOK(v string, required bool, min, max int, anyChars bool) bool {
+	if v == "" {
+		return !required && min == 0
+	}
+	if len(v) > max && utf8.RuneCountInString(v) > max {
+		return false
+	}
+	return anyChars || xmlChars(v)
 }
 
 // xmlChars reports whether s holds only characters the model's pattern
@@ -128,7 +144,12 @@ func (c *checker) enum(path, v string, allowed ...string) {
 }
 
 func member(path string, i int, name string) string {
-	return path + "." + strconv.Itoa(i+1) + ".member." + name
+	return elem(path, i) + "." + name
+}
+
+// elem names element i of a list as AWS does: 'objectIds.1.member'.
+func elem(path string, i int) string {
+	return path + "." + strconv.Itoa(i+1) + ".member"
 }
 
 func (c *checker) id(path, v string)      { c.str(path, v, true, 1, maxID, false) }
@@ -146,12 +167,18 @@ func (c *checker) idList(path string, ids []string, max int) {
 		if i >= max {
 			break
 		}
-		c.id(path+".member."+strconv.Itoa(i+1), id)
+		if strOK(id, true, 1, maxID, false) { // c.id's test
+			continue
+		}
+		c.id(elem(path, i), id)
 	}
 }
 
 func (c *checker) fields(path string, fs []Field) {
 	for i, f := range fs {
+		if fieldOK(f) {
+			continue
+		}
 		c.fieldName(member(path, i, "key"), f.Key)
 		// An empty value is fatal for a definition; it is reported by
 		// definition validation with the object's id, so only lengths and
@@ -163,6 +190,13 @@ func (c *checker) fields(path string, fs []Field) {
 			c.str(member(path, i, "refValue"), *f.RefValue, false, 0, maxFieldName, false)
 		}
 	}
+}
+
+// fieldOK reports whether fields would find nothing wrong with f.
+func fieldOK(f Field) bool {
+	return strOK(f.Key, true, 1, maxFieldName, false) &&
+		(f.StringValue == nil || strOK(*f.StringValue, false, 0, maxFieldValue, false)) &&
+		(f.RefValue == nil || strOK(*f.RefValue, false, 0, maxFieldName, false))
 }
 
 func (c *checker) tags(path string, tags []Tag, required bool) {
@@ -182,6 +216,9 @@ func (c *checker) tags(path string, tags []Tag, required bool) {
 func (c *checker) objects(path string, objs []PipelineObject) {
 	c.required(path, objs != nil)
 	for i, o := range objs {
+		if objectOK(&o) {
+			continue
+		}
 		// Missing ids and names are reported as the fatal definition errors
 		// AWS describes, so only their lengths and characters are checked.
 		c.str(member(path, i, "id"), o.ID, false, 0, maxID, false)
@@ -191,8 +228,39 @@ func (c *checker) objects(path string, objs []PipelineObject) {
 	}
 }
 
+// objectOK reports whether objects would find nothing wrong with o. Keep
+// it in step with the loop body there.
+func objectOK(o *PipelineObject) bool {
+	if o.Fields == nil || !strOK(o.ID, false, 0, maxID, false) || !strOK(o.Name, false, 0, maxID, false) {
+		return false
+	}
+	for _, f := range o.Fields {
+		if !fieldOK(f) {
+			return false
+		}
+	}
+	return true
+}
+
+// parameterOK reports whether parameters would find nothing wrong with p.
+// Keep it in step with the loop body there.
+func parameterOK(p *ParameterObject) bool {
+	if p.Attributes == nil || !strOK(p.ID, true, 1, maxFieldName, false) {
+		return false
+	}
+	for _, a := range p.Attributes {
+		if !strOK(a.Key, true, 1, maxFieldName, false) || !strOK(a.StringValue, true, 0, maxFieldValue, false) {
+			return false
+		}
+	}
+	return true
+}
+
 func (c *checker) parameters(objs []ParameterObject, vals []ParameterValue) {
 	for i, p := range objs {
+		if parameterOK(&p) {
+			continue
+		}
 		c.fieldName(member("parameterObjects", i, "id"), p.ID)
 		c.required(member("parameterObjects", i, "attributes"), p.Attributes != nil)
 		for j, a := range p.Attributes {
@@ -202,6 +270,9 @@ func (c *checker) parameters(objs []ParameterObject, vals []ParameterValue) {
 		}
 	}
 	for i, v := range vals {
+		if strOK(v.ID, true, 1, maxFieldName, false) && strOK(v.StringValue, true, 0, maxFieldValue, false) {
+			continue // nothing for fieldName and fieldValue to report
+		}
 		c.fieldName(member("parameterValues", i, "id"), v.ID)
 		c.fieldValue(member("parameterValues", i, "stringValue"), v.StringValue)
 	}
@@ -315,7 +386,7 @@ func (in *QueryObjectsInput) validate() error {
 				c.enum(member("query.selectors", i, "operator.type"), s.Operator.Type, "EQ", "REF_EQ", "LE", "GE", "BETWEEN")
 			}
 			for j, v := range s.Operator.Values {
-				c.optStr(member("query.selectors", i, "operator.values")+".member."+strconv.Itoa(j+1), v)
+				c.optStr(elem(member("query.selectors", i, "operator.values"), j), v)
 			}
 		}
 	}
@@ -327,7 +398,7 @@ func (in *RemoveTagsInput) validate() error {
 	c.id("pipelineId", in.PipelineID)
 	c.required("tagKeys", in.TagKeys != nil)
 	for i, k := range in.TagKeys {
-		c.optStr("tagKeys.member."+strconv.Itoa(i+1), k)
+		c.optStr(elem("tagKeys", i), k)
 	}
 	return c.err()
 }
@@ -336,6 +407,13 @@ func (in *ReportTaskProgressInput) validate() error {
 	var c checker
 	c.taskID("taskId", in.TaskID)
 	c.fields("fields", in.Fields)
+	// These fields are not a definition, so no definition rule reports an
+	// empty reference: the model's minimum length applies here.
+	for i, f := range in.Fields {
+		if f.RefValue != nil && *f.RefValue == "" {
+			c.add(member("fields", i, "refValue"), "Member must have length greater than or equal to 1")
+		}
+	}
 	return c.err()
 }
 

@@ -34,8 +34,9 @@ type testBundle struct {
 }
 
 type setupOpts struct {
-	wait time.Duration    // PollForTask hold; default 50ms
-	now  func() time.Time // default time.Now
+	wait       time.Duration    // PollForTask hold; default 50ms
+	now        func() time.Time // default time.Now
+	maxObjects int              // objects per definition; default AWS's 100
 }
 
 func setup(t *testing.T, opts ...setupOpts) (*datapipeline.Service, *testBundle) {
@@ -60,7 +61,8 @@ func setup(t *testing.T, opts ...setupOpts) (*datapipeline.Service, *testBundle)
 	if err != nil {
 		t.Fatalf("queue.New: %v", err)
 	}
-	svc, err := datapipeline.New(datapipeline.Config{Now: o.now, Logger: discardLogger}, db, q)
+	svc, err := datapipeline.New(datapipeline.Config{Now: o.now, Logger: discardLogger,
+		Limits: pipeline.Limits{MaxObjects: o.maxObjects}}, db, q)
 	if err != nil {
 		t.Fatalf("datapipeline.New: %v", err)
 	}

@@ -1,0 +1,115 @@
+package datapipeline_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/culvert/culvert/internal/datapipeline"
+)
+
+// TestActivatePipeline pins docs/assumptions/0006: what activation needs,
+// what parameter values given to it do, and how deactivation treats
+// pipelines that are not running.
+func TestActivatePipeline(t *testing.T) {
+	t.Parallel()
+
+	t.Run("NoDefinition", func(t *testing.T) {
+		t.Parallel()
+		svc, b := setup(t)
+		id := create(t, svc, b.ctx, "p", "u")
+		_, err := call(t, svc, b.ctx, "ActivatePipeline", `{"pipelineId":%q}`, id)
+		if msg := wantCode(t, err, datapipeline.CodeInvalidRequestException); !strings.Contains(msg, "no definition") {
+			t.Errorf("message = %q, want it to say the pipeline has no definition", msg)
+		}
+		if got := getDefinition(t, svc, b.ctx, id, "active"); got != `{"pipelineObjects":[]}` {
+			t.Errorf("active definition before activation = %s, want an empty object list", got)
+		}
+	})
+
+	t.Run("ParameterValuesWin", func(t *testing.T) {
+		t.Parallel()
+		svc, b := setup(t)
+		id := create(t, svc, b.ctx, "p", "u")
+		mustCall(t, svc, b.ctx, "PutPipelineDefinition", `{"pipelineId":%q,"pipelineObjects":%s,
+			"parameterObjects":[{"id":"myName","attributes":[{"key":"type","stringValue":"String"}]}],
+			"parameterValues":[{"id":"myName","stringValue":"stored"}]}`, id, cleanObjects)
+		mustCall(t, svc, b.ctx, "ActivatePipeline",
+			`{"pipelineId":%q,"parameterValues":[{"id":"myName","stringValue":"given"}]}`, id)
+		for _, version := range []string{"latest", "active"} {
+			got := getDefinition(t, svc, b.ctx, id, version)
+			if !strings.Contains(got, `"parameterValues":[{"id":"myName","stringValue":"given"}]`) {
+				t.Errorf("%s definition = %s, want the activation's parameter value", version, got)
+			}
+		}
+	})
+
+	t.Run("DeactivateStates", func(t *testing.T) {
+		t.Parallel()
+		svc, b := setup(t)
+		id := create(t, svc, b.ctx, "p", "u")
+		_, err := call(t, svc, b.ctx, "DeactivatePipeline", `{"pipelineId":%q}`, id)
+		wantCode(t, err, datapipeline.CodeInvalidRequestException)
+
+		put(t, svc, b.ctx, id, cleanObjects)
+		mustCall(t, svc, b.ctx, "ActivatePipeline", `{"pipelineId":%q}`, id)
+		mustCall(t, svc, b.ctx, "DeactivatePipeline", `{"pipelineId":%q}`, id)
+		mustCall(t, svc, b.ctx, "DeactivatePipeline", `{"pipelineId":%q,"cancelActive":false}`, id)
+		if got := fieldMap(t, describe(t, svc, b.ctx, id).Fields)["@pipelineState"]; got != "INACTIVE" {
+			t.Errorf("@pipelineState after two deactivations = %q, want INACTIVE", got)
+		}
+		mustCall(t, svc, b.ctx, "ActivatePipeline", `{"pipelineId":%q}`, id)
+		if got := fieldMap(t, describe(t, svc, b.ctx, id).Fields)["@pipelineState"]; got != "SCHEDULED" {
+			t.Errorf("@pipelineState after reactivation = %q, want SCHEDULED", got)
+		}
+	})
+}
+
+// TestDescribeObjectsEvaluate pins docs/assumptions/0002 and 0009: with
+// evaluateExpressions, objects without expressions are served and an object
+// holding one is refused rather than returned unevaluated.
+func TestDescribeObjectsEvaluate(t *testing.T) {
+	t.Parallel()
+	svc, b := setup(t)
+	id := create(t, svc, b.ctx, "p", "u")
+	put(t, svc, b.ctx, id, `[{"id":"Plain","name":"Plain","fields":[{"key":"myNote","stringValue":"no expression"}]},
+		{"id":"Expr","name":"Expr","fields":[{"key":"myNote","stringValue":"at #{@scheduledStartTime}"}]}]`)
+	out := mustCall(t, svc, b.ctx, "DescribeObjects", `{"pipelineId":%q,"objectIds":["Plain"],"evaluateExpressions":true}`, id)
+	if n := len(out.(*datapipeline.DescribeObjectsOutput).PipelineObjects); n != 1 {
+		t.Fatalf("DescribeObjects(Plain, evaluate) returned %d objects, want 1", n)
+	}
+	_, err := call(t, svc, b.ctx, "DescribeObjects", `{"pipelineId":%q,"objectIds":["Plain","Expr"],"evaluateExpressions":true}`, id)
+	if msg := wantCode(t, err, datapipeline.CodeInvalidRequestException); !strings.Contains(msg, "expressions") {
+		t.Errorf("message = %q, want it to name expressions", msg)
+	}
+	out = mustCall(t, svc, b.ctx, "DescribeObjects", `{"pipelineId":%q,"objectIds":["Expr"]}`, id)
+	if got := string(out.(*datapipeline.DescribeObjectsOutput).PipelineObjects[0]); !strings.Contains(got, `"at #{@scheduledStartTime}"`) {
+		t.Errorf("DescribeObjects(Expr) = %s, want the value as stored", got)
+	}
+}
+
+// TestQueryObjectsLimitCap pins docs/assumptions/0007: a page holds at most
+// 1000 ids, whatever limit asks for, and a marker leads to the rest.
+func TestQueryObjectsLimitCap(t *testing.T) {
+	t.Parallel()
+	var objs strings.Builder
+	objs.WriteString("[")
+	for i := range 1001 {
+		if i > 0 {
+			objs.WriteString(",")
+		}
+		fmt.Fprintf(&objs, `{"id":"O%d","name":"O%d","fields":[]}`, i, i)
+	}
+	objs.WriteString("]")
+	svc, b := setup(t, setupOpts{maxObjects: 2000})
+	id := create(t, svc, b.ctx, "p", "u")
+	put(t, svc, b.ctx, id, objs.String())
+	out := mustCall(t, svc, b.ctx, "QueryObjects", `{"pipelineId":%q,"sphere":"COMPONENT","limit":5000}`, id).(*datapipeline.QueryObjectsOutput)
+	if len(out.IDs) != 1000 || !out.HasMoreResults || out.Marker == "" {
+		t.Fatalf("QueryObjects(limit 5000) = %d ids, more=%v, marker=%q; want 1000, true, a marker", len(out.IDs), out.HasMoreResults, out.Marker)
+	}
+	out = mustCall(t, svc, b.ctx, "QueryObjects", `{"pipelineId":%q,"sphere":"COMPONENT","limit":5000,"marker":%q}`, id, out.Marker).(*datapipeline.QueryObjectsOutput)
+	if len(out.IDs) != 1 || out.IDs[0] != "O1000" || out.HasMoreResults {
+		t.Errorf("second page = %v, more=%v; want [O1000], false", out.IDs, out.HasMoreResults)
+	}
+}

@@ -96,9 +96,9 @@ func componentStatus(p *store.Pipeline, id string) string {
 	return string(p.State)
 }
 
-// describe renders component i, reusing its pre-encoded prefix.
-func (c *components) describe(i int, status string) json.RawMessage {
-	b := make([]byte, 0, len(c.prefix[i])+48+len(status))
+// appendDescribed appends component i as DescribeObjects returns it,
+// reusing its pre-encoded prefix.
+func (c *components) appendDescribed(b []byte, i int, status string) []byte {
 	b = append(b, c.prefix[i]...)
 	b = append(b, `,{"key":"@status","stringValue":`...)
 	b = strconv.AppendQuote(b, status) // statuses are plain ASCII; quoting keeps it valid JSON regardless
@@ -135,15 +135,30 @@ func (s *Service) DescribeObjects(ctx context.Context, in *DescribeObjectsInput)
 	}
 	// Every requested id fits one page (at most 100 ids, each object at most
 	// 15 KB), so the marker only resumes where a client chose to.
-	out.PipelineObjects = make([]json.RawMessage, 0, len(in.ObjectIDs)-int(start))
-	for _, id := range in.ObjectIDs[start:] {
+	ids := in.ObjectIDs[start:]
+	size := 64
+	for _, id := range ids {
 		if i, ok := c.index[id]; ok {
 			if in.EvaluateExpressions && c.exprs[i] {
 				return nil, errNoExpressions()
 			}
-			out.PipelineObjects = append(out.PipelineObjects, c.describe(i, componentStatus(p, id)))
+			size += len(c.prefix[i]) + 64
 		}
 	}
+	// The response is built in one buffer; the objects are slices of it.
+	b := append(make([]byte, 0, size), `{"pipelineObjects":[`...)
+	out.PipelineObjects = make([]json.RawMessage, 0, len(ids))
+	for _, id := range ids {
+		if i, ok := c.index[id]; ok {
+			if len(out.PipelineObjects) > 0 {
+				b = append(b, ',')
+			}
+			n := len(b)
+			b = c.appendDescribed(b, i, componentStatus(p, id))
+			out.PipelineObjects = append(out.PipelineObjects, b[n:len(b):len(b)])
+		}
+	}
+	out.raw = append(b, `],"hasMoreResults":false}`...)
 	return out, nil
 }
 

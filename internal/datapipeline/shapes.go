@@ -86,12 +86,17 @@ type DescribeObjectsOutput struct {
 	PipelineObjects []json.RawMessage `json:"pipelineObjects"`
 	Marker          string            `json:"marker,omitempty"`
 	HasMoreResults  bool              `json:"hasMoreResults"`
+
+	raw []byte // the whole response, when the service built it in one piece
 }
 
-// RawJSON assembles the response from the pre-encoded objects. encoding/json
-// would re-validate every json.RawMessage byte by byte; these come from the
-// service's own encoder, so joining them is enough.
+// RawJSON returns the response body. encoding/json would re-validate every
+// json.RawMessage byte by byte; these come from the service's own encoder,
+// so joining them is enough.
 func (o *DescribeObjectsOutput) RawJSON() []byte {
+	if o.raw != nil {
+		return o.raw
+	}
 	n := 64 + len(o.Marker)
 	for _, obj := range o.PipelineObjects {
 		n += len(obj) + 1

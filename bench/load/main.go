@@ -29,6 +29,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -39,7 +40,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
-	"strings"
+	"runtime/debug"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -55,21 +56,21 @@ const (
 
 // config is everything one load run can be told.
 type config struct {
-	Endpoint    string        `json:"endpoint"`
-	Label       string        `json:"label"`
-	Region      string        `json:"region"`
-	Concurrency int           `json:"concurrency"`
-	Pipelines   int           `json:"pipelines"`  // N
-	Defined     int           `json:"defined"`    // M
-	Objects     int           `json:"objects"`    // objects per definition
-	Duration    time.Duration `json:"duration"`   // per read phase
-	MaxOps      int           `json:"max_ops"`    // per read phase, 0 = no cap
+	Endpoint     string        `json:"endpoint"`
+	Label        string        `json:"label"`
+	Region       string        `json:"region"`
+	Concurrency  int           `json:"concurrency"`
+	Pipelines    int           `json:"pipelines"` // N
+	Defined      int           `json:"defined"`   // M
+	Objects      int           `json:"objects"`   // objects per definition
+	Duration     time.Duration `json:"duration"`  // per read phase
+	MaxOps       int           `json:"max_ops"`   // per read phase, 0 = no cap
 	ListDuration time.Duration `json:"list_duration"`
-	ServerPID   int           `json:"server_pid,omitempty"`
-	Timeout     time.Duration `json:"timeout"`
-	JSONPath    string        `json:"-"`
-	Hook        string        `json:"-"`
-	Verbose     bool          `json:"-"`
+	ServerPID    int           `json:"server_pid,omitempty"`
+	Timeout      time.Duration `json:"timeout"`
+	JSONPath     string        `json:"-"`
+	Hook         string        `json:"-"`
+	ClientGOGC   int           `json:"client_gogc"` // this process's GOGC
 }
 
 func main() {
@@ -96,8 +97,10 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.IntVar(&c.ServerPID, "server-pid", 0, "`PID` of the server, to report its CPU time and RSS per phase (Linux /proc)")
 	fs.DurationVar(&c.Timeout, "timeout", 60*time.Second, "per-call timeout")
 	fs.StringVar(&c.JSONPath, "json", "", "also write the results as JSON to `FILE`")
-	fs.StringVar(&c.Hook, "hook", "", "command run as `CMD` start|stop PHASE around every phase, e.g. to attach a profiler")
-	fs.BoolVar(&c.Verbose, "v", false, "print progress to stderr")
+	fs.StringVar(&c.Hook, "hook", "", "command run as `CMD` start|stop PHASE around every phase, e.g. to attach a profiler;\n"+
+		"it gets LOAD_PID and SERVER_PID in its environment")
+	fs.IntVar(&c.ClientGOGC, "client-gogc", 400, "GOGC `percent` of this client, unless GOGC is set: above Go's default of 100 so that\n"+
+		"the client's garbage collector takes less of the CPU it shares with the server")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -129,6 +132,12 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintln(stderr, "load:", err)
 		return 2
+	}
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(cfg.ClientGOGC)
+	} else {
+		cfg.ClientGOGC = debug.SetGCPercent(100)
+		debug.SetGCPercent(cfg.ClientGOGC)
 	}
 	rep, err := run(context.Background(), cfg, stderr)
 	if err != nil {
@@ -181,7 +190,7 @@ func (t *bufferingTransport) RoundTrip(req *http.Request) (*http.Response, error
 		}
 		req = req.Clone(req.Context())
 		req.ContentLength = int64(len(b))
-		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(string(b))), nil }
+		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
 		req.Body, _ = req.GetBody()
 	}
 	return t.base.RoundTrip(req)
@@ -194,6 +203,7 @@ func (c *config) hook(event, phase string, stderr io.Writer) error {
 	}
 	cmd := exec.Command("sh", "-c", c.Hook+` "$@"`, "hook", event, phase)
 	cmd.Stdout, cmd.Stderr = stderr, stderr
+	cmd.Env = append(os.Environ(), fmt.Sprintf("LOAD_PID=%d", os.Getpid()), fmt.Sprintf("SERVER_PID=%d", c.ServerPID))
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("--hook %s %s: %w", event, phase, err)
 	}

@@ -28,10 +28,13 @@ type components struct {
 // building it on first use.
 func compile(pipelineID string, d *store.Definition) (*components, error) {
 	c := d.Derive(func(doc []byte) any {
-		var def pipeline.Definition
-		if err := json.Unmarshal(doc, &def); err != nil {
+		// The stored document is this package's own encoding, so the fast
+		// decoder's assumptions (valid JSON, unique names) hold for it.
+		var in PutPipelineDefinitionInput
+		if err := in.UnmarshalAWSJSON(doc); err != nil {
 			return &components{err: fmt.Errorf("decode stored definition v%d: %w", d.Version, err)}
 		}
+		def := pipeline.Definition{Objects: in.PipelineObjects, ParameterObjects: in.ParameterObjects, ParameterValues: in.ParameterValues}
 		c := &components{def: &def, index: make(map[string]int, len(def.Objects)),
 			prefix: make([][]byte, len(def.Objects)), exprs: make([]bool, len(def.Objects))}
 		for i := range def.Objects {

@@ -1,8 +1,11 @@
 package datapipeline
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"strconv"
 
 	"github.com/culvert/culvert/internal/pipeline"
@@ -84,6 +87,7 @@ func (s *Service) DeletePipeline(ctx context.Context, in *DeletePipelineInput) (
 	if err != nil {
 		return nil, err
 	}
+	defer s.descriptions.Delete(in.PipelineID)
 	if err := s.store.PipelineDelete(ctx, who.AccountID, in.PipelineID, s.now()); err != nil {
 		// The model does not list PipelineDeletedException for this
 		// operation: a second delete reports the pipeline as not found.
@@ -106,14 +110,60 @@ func (s *Service) DescribePipelines(ctx context.Context, in *DescribePipelinesIn
 		return nil, err
 	}
 	out := &DescribePipelinesOutput{PipelineDescriptionList: make([]PipelineDescription, 0, len(in.PipelineIDs))}
+	encoded := make([][]byte, 0, len(in.PipelineIDs))
+	size := 32
 	for _, id := range in.PipelineIDs {
 		p, err := s.store.PipelineGet(ctx, who.AccountID, id)
 		if err != nil {
 			return nil, pipelineError(err, id)
 		}
-		out.PipelineDescriptionList = append(out.PipelineDescriptionList, describePipeline(p))
+		d, err := s.described(p)
+		if err != nil {
+			return nil, err
+		}
+		out.PipelineDescriptionList = append(out.PipelineDescriptionList, d.desc)
+		encoded = append(encoded, d.json)
+		size += len(d.json) + 1
 	}
+	b := append(make([]byte, 0, size), `{"pipelineDescriptionList":[`...)
+	for i, e := range encoded {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, e...)
+	}
+	out.raw = append(b, "]}"...)
 	return out, nil
+}
+
+// description is a pipeline's DescribePipelines entry, built and encoded
+// once per snapshot of the pipeline.
+type description struct {
+	snap *store.Pipeline
+	desc PipelineDescription
+	json []byte
+}
+
+// described returns the cached description of snapshot p, building it if
+// the cache holds none or one of an older snapshot. A snapshot never
+// changes, so pointer identity is the cache key; a backend that returns a
+// fresh snapshot on every read only loses the cache, never correctness.
+func (s *Service) described(p *store.Pipeline) (*description, error) {
+	if v, ok := s.descriptions.Load(p.ID); ok {
+		if d := v.(*description); d.snap == p {
+			return d, nil
+		}
+	}
+	d := &description{snap: p, desc: describePipeline(p)}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // as every other response: AWS does not escape <, > and &
+	if err := enc.Encode(&d.desc); err != nil {
+		return nil, fmt.Errorf("encode pipeline description: %w", err)
+	}
+	d.json = bytes.TrimSuffix(buf.Bytes(), []byte{'\n'})
+	s.descriptions.Store(p.ID, d)
+	return d, nil
 }
 
 func describePipeline(p *store.Pipeline) PipelineDescription {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/culvert/culvert/internal/awsjson"
@@ -54,6 +55,8 @@ type Service struct {
 	cfg   Config
 	store store.Store
 	queue *queue.Queue
+
+	descriptions sync.Map // pipeline id → *description, see described
 }
 
 // New returns a Service over st, handing tasks out through q.

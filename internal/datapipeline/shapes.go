@@ -126,7 +126,13 @@ type DescribePipelinesInput struct {
 // DescribePipelinesOutput is the output of DescribePipelines.
 type DescribePipelinesOutput struct {
 	PipelineDescriptionList []PipelineDescription `json:"pipelineDescriptionList"`
+
+	raw []byte // the whole response, assembled from cached encodings
 }
+
+// RawJSON returns the response body the service assembled, or nil to have
+// the output encoded normally.
+func (o *DescribePipelinesOutput) RawJSON() []byte { return o.raw }
 
 // PipelineDescription is the model shape of the same name.
 type PipelineDescription struct {

@@ -172,7 +172,7 @@ func TestTaskTopic(t *testing.T) {
 			t.Errorf("TaskTopic(%q, %q) == TaskTopic(%q, %q)", tc.a1, tc.g1, tc.a2, tc.g2)
 		}
 	}
-	if TaskTopic("a", "wg") != TaskTopic("a", "wg") {
-		t.Errorf("TaskTopic is not deterministic")
+	if a, b := TaskTopic("a", "wg"), TaskTopic(string([]byte("a")), "w"+"g"); a != b {
+		t.Errorf("TaskTopic is not deterministic: %q != %q", a, b)
 	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/culvert/culvert/internal/awsjson"
 	"github.com/culvert/culvert/internal/pipeline"
+	"github.com/culvert/culvert/internal/pipeline/pipelinetest"
 )
 
 // scanned reports whether the awsjson handler's scanner accepts body and
@@ -46,7 +47,7 @@ func FuzzDecodeDefinition(f *testing.F) {
 	for _, s := range decodeSeeds {
 		f.Add([]byte(s))
 	}
-	small, err := json.Marshal(&PutPipelineDefinitionInput{PipelineID: "df-1", PipelineObjects: benchObjects(8),
+	small, err := json.Marshal(&PutPipelineDefinitionInput{PipelineID: "df-1", PipelineObjects: pipelinetest.Definition(8),
 		ParameterObjects: []ParameterObject{{ID: "myP", Attributes: []ParameterAttribute{{Key: "type", StringValue: "String"}}}},
 		ParameterValues:  []ParameterValue{{ID: "myP", StringValue: "v"}}})
 	if err != nil {

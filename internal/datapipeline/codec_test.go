@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/culvert/culvert/internal/pipeline"
+	"github.com/culvert/culvert/internal/pipeline/pipelinetest"
 )
 
 // marshal is the reference encoder: encoding/json without escaping <, >
@@ -229,7 +230,7 @@ func TestAppendDefinition(t *testing.T) {
 			checkEncode(t, def)
 		}
 	}
-	checkEncode(t, &pipeline.Definition{Objects: benchObjects(100)})
+	checkEncode(t, &pipeline.Definition{Objects: pipelinetest.Definition(100)})
 }
 
 // encodeDefinitions returns definitions holding s, with every

@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/culvert/culvert/internal/pipeline/pipelinetest"
 )
 
 // TestValidateDefinitionMembers pins the member names in violations of a
@@ -13,7 +15,7 @@ import (
 func TestValidateDefinitionMembers(t *testing.T) {
 	t.Parallel()
 	s := func(v string) *string { return &v }
-	objs := benchObjects(10)
+	objs := pipelinetest.Definition(10)
 	objs[2].Fields[1].Key = ""
 	objs[4].Fields[0].StringValue = s("bad\x01")
 	objs[4].Name = strings.Repeat("n", maxID+1)
@@ -56,7 +58,7 @@ func TestValidateDefinitionMembers(t *testing.T) {
 func TestValidateValidDefinitionAllocatesNothing(t *testing.T) {
 	in := &PutPipelineDefinitionInput{
 		PipelineID:       "df-1",
-		PipelineObjects:  benchObjects(100),
+		PipelineObjects:  pipelinetest.Definition(100),
 		ParameterObjects: []ParameterObject{{ID: "myP", Attributes: []ParameterAttribute{{Key: "type", StringValue: "String"}}}},
 		ParameterValues:  []ParameterValue{{ID: "myP", StringValue: "v"}},
 	}

@@ -13,9 +13,6 @@ import (
 	"github.com/culvert/culvert/internal/store"
 )
 
-// These tests drive the operations through a Service over a real SQLite
-// file, each subtest with its own store.
-
 func TestDefinitionRoundTrip(t *testing.T) {
 	t.Parallel()
 	svc, b := setup(t)

@@ -13,9 +13,6 @@ import (
 	"github.com/culvert/culvert/internal/pipeline"
 )
 
-// These tests drive the operations through a Service over a real SQLite
-// file, each subtest with its own store.
-
 // describeObjects returns the objects DescribeObjects returns, decoded.
 func describeObjects(t *testing.T, svc *datapipeline.Service, ctx context.Context, id string, objectIDs ...string) []datapipeline.PipelineObject {
 	t.Helper()

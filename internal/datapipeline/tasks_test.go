@@ -12,9 +12,6 @@ import (
 	"github.com/culvert/culvert/internal/store"
 )
 
-// These tests drive the operations through a Service over a real SQLite
-// file, each subtest with its own store.
-
 func TestTaskOps(t *testing.T) {
 	t.Parallel()
 	tests := []struct {

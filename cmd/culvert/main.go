@@ -4,6 +4,8 @@
 // Usage:
 //
 //	culvert serve [--listen HOST:PORT] [--data DIR] [--credentials FILE] ...
+//	culvert definition to-api|to-file FILE
+//	culvert validate FILE...
 //	culvert version
 //
 // Every flag can also come from an environment variable named CULVERT_ and
@@ -31,6 +33,9 @@ func main() {
 	defer stop()
 	m := &Main{Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}
 	if err := m.Run(ctx, os.Args[1:]); err != nil {
+		if errors.Is(err, errInvalid) {
+			os.Exit(1)
+		}
 		if !errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(os.Stderr, "culvert:", err)
 		}
@@ -51,8 +56,11 @@ type Main struct {
 const usage = `culvert is a self-hostable AWS Data Pipeline.
 
 Usage:
-  culvert serve [flags]    run the API server (culvert serve -h lists the flags)
-  culvert version          print the version
+  culvert serve [flags]               run the API server (culvert serve -h lists the flags)
+  culvert definition to-api FILE      convert a definition file to API objects
+  culvert definition to-file FILE     convert API objects to a definition file
+  culvert validate FILE...            validate definition files offline
+  culvert version                     print the version
 `
 
 // Run runs the subcommand named by args[0].
@@ -64,6 +72,10 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 	switch args[0] {
 	case "serve":
 		return (&serveCommand{main: m}).Run(ctx, args[1:])
+	case "definition":
+		return (&definitionCommand{main: m}).Run(args[1:])
+	case "validate":
+		return (&validateCommand{main: m}).Run(args[1:])
 	case "version":
 		fmt.Fprintln(m.Stdout, "culvert", version)
 		return nil

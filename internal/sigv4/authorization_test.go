@@ -170,16 +170,16 @@ func TestVerifyConfig(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name     string
-		v        Verifier
+		v        *Verifier
 		signTime time.Time
 		service  string
 		noStore  bool
 		wantCode string
 	}{
-		{name: "any service", v: Verifier{Service: ""}, service: "execute-api"},
-		{name: "wider skew", v: Verifier{MaxSkew: time.Hour}, signTime: now.Add(-50 * time.Minute)},
-		{name: "narrower skew", v: Verifier{MaxSkew: time.Minute}, signTime: now.Add(-2 * time.Minute), wantCode: codeInvalidSignature},
-		{name: "nil store", noStore: true, wantCode: codeUnrecognized},
+		{name: "any service", v: &Verifier{Service: ""}, service: "execute-api"},
+		{name: "wider skew", v: &Verifier{MaxSkew: time.Hour}, signTime: now.Add(-50 * time.Minute)},
+		{name: "narrower skew", v: &Verifier{MaxSkew: time.Minute}, signTime: now.Add(-2 * time.Minute), wantCode: codeInvalidSignature},
+		{name: "nil store", v: &Verifier{}, noStore: true, wantCode: codeUnrecognized},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"net/http"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 )
 
@@ -65,6 +67,17 @@ type Verifier struct {
 	MaxSkew time.Duration
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
+
+	// keys caches each access key's last signing key: a key is good for a
+	// whole day, region and service, and deriving it costs four HMACs on
+	// every request. One entry per known key keeps the cache bounded, since
+	// unknown keys are rejected before derivation.
+	keys sync.Map // access key id → *derivedKey
+}
+
+type derivedKey struct {
+	secret, date, region, service string
+	key                           [32]byte
 }
 
 // isoBasic is the X-Amz-Date layout.
@@ -142,12 +155,29 @@ func (v *Verifier) Verify(r *http.Request, body []byte) (Credential, error) {
 	}
 	var stsBuf [256]byte
 	sts := appendStringToSign(stsBuf[:0], stamp, a.scope, canonical)
-	key := signingKey(cred.SecretAccessKey, a.date, a.region, a.service)
+	key := v.signingKey(cred, a)
 	want := hmacSHA256(key[:], sts)
 	if !hmac.Equal(want[:], a.signature[:]) {
 		return Credential{}, signatureMismatch()
 	}
 	return cred, nil
+}
+
+// signingKey returns the signing key for the request's scope, derived once
+// per access key, day, region and service.
+func (v *Verifier) signingKey(cred Credential, a authorization) [32]byte {
+	if e, ok := v.keys.Load(cred.AccessKeyID); ok {
+		d := e.(*derivedKey)
+		if d.secret == cred.SecretAccessKey && d.date == a.date && d.region == a.region && d.service == a.service {
+			return d.key
+		}
+	}
+	key := signingKey(cred.SecretAccessKey, a.date, a.region, a.service)
+	v.keys.Store(cred.AccessKeyID, &derivedKey{
+		secret: cred.SecretAccessKey, date: strings.Clone(a.date), region: strings.Clone(a.region),
+		service: strings.Clone(a.service), key: key,
+	})
+	return key
 }
 
 // requestTime returns the request date from X-Amz-Date or, failing that,

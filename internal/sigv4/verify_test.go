@@ -318,3 +318,29 @@ func TestVerifyOverHTTP(t *testing.T) {
 		})
 	}
 }
+
+// TestSigningKeyCache checks that a cached signing key is used only for the
+// scope and secret it was derived for.
+func TestSigningKeyCache(t *testing.T) {
+	t.Parallel()
+	creds := Static{DevCredential.AccessKeyID: DevCredential}
+	v := &Verifier{Credentials: creds, Service: "datapipeline", Now: func() time.Time { return now }}
+	verify := func(region string, signTime time.Time) error {
+		r, body := sdkSigned(t, signSpec{body: listPipelines, region: region, signTime: signTime})
+		_, err := v.Verify(r, body)
+		return err
+	}
+	// Alternate regions and days so every request misses or replaces the entry.
+	for _, tc := range []struct {
+		region string
+		at     time.Time
+	}{{"us-east-1", now}, {"eu-west-1", now}, {"us-east-1", now}, {"us-east-1", now.Add(-10 * time.Minute)}} {
+		if err := verify(tc.region, tc.at); err != nil {
+			t.Fatalf("Verify(%s, %v) error = %v", tc.region, tc.at, err)
+		}
+	}
+	// A rotated secret must not be answered from the key derived from the old one.
+	creds[DevCredential.AccessKeyID] = Credential{AccessKeyID: DevCredential.AccessKeyID, SecretAccessKey: "rotated", AccountID: DevCredential.AccountID}
+	err := verify("us-east-1", now)
+	checkError(t, err, codeInvalidSignature, "")
+}

@@ -20,7 +20,7 @@ func (s *scanner) key(i int, k *keySpan) (int, error) {
 	k.off, k.end, k.at = int32(i+1), int32(end-1), int32(i)
 	if escaped {
 		k.off = int32(len(s.arena))
-		s.arena = appendUnquoted(s.arena, s.data[i+1:end-1])
+		s.arena = AppendUnquoted(s.arena, s.data[i+1:end-1])
 		k.end, k.inArena = int32(len(s.arena)), true
 		nonASCII = !isASCII(s.arena[k.off:])
 	}
@@ -99,56 +99,85 @@ func isASCII(b []byte) bool {
 	return true
 }
 
-// appendUnquoted appends the decoded form of the string body raw (between
-// the quotes), which str has already validated.
-func appendUnquoted(dst, raw []byte) []byte {
-	for i := 0; i < len(raw); {
-		c := raw[i]
-		if c != '\\' {
+// AppendUnquoted appends the decoded contents of a JSON string body s (the
+// bytes between the quotes, with well-formed escapes) exactly as
+// encoding/json decodes them: invalid UTF-8 and unpaired surrogate escapes
+// become U+FFFD. On a body the scanner accepted, neither occurs. Code that
+// decodes JSON by hand uses it to agree with encoding/json byte for byte.
+func AppendUnquoted(dst, s []byte) []byte {
+	for i := 0; i < len(s); {
+		c := s[i]
+		switch {
+		case c == '\\':
+			switch s[i+1] {
+			case 'b':
+				dst = append(dst, '\b')
+			case 'f':
+				dst = append(dst, '\f')
+			case 'n':
+				dst = append(dst, '\n')
+			case 'r':
+				dst = append(dst, '\r')
+			case 't':
+				dst = append(dst, '\t')
+			case 'u':
+				r := HexRune(s[i+2:])
+				i += 6
+				if utf16.IsSurrogate(r) {
+					r2 := rune(-1)
+					if i+6 <= len(s) && s[i] == '\\' && s[i+1] == 'u' {
+						r2 = HexRune(s[i+2:])
+					}
+					if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
+						i += 6
+						r = dec
+					} else {
+						r = utf8.RuneError
+					}
+				}
+				dst = utf8.AppendRune(dst, r)
+				continue
+			default: // '"', '\\', '/'
+				dst = append(dst, s[i+1])
+			}
+			i += 2
+		case c < utf8.RuneSelf:
 			dst = append(dst, c)
 			i++
-			continue
-		}
-		switch raw[i+1] {
-		case 'b':
-			dst = append(dst, '\b')
-		case 'f':
-			dst = append(dst, '\f')
-		case 'n':
-			dst = append(dst, '\n')
-		case 'r':
-			dst = append(dst, '\r')
-		case 't':
-			dst = append(dst, '\t')
-		case 'u':
-			r := hexValue(raw[i+2 : i+6])
-			if utf16.IsSurrogate(r) {
-				r = utf16.DecodeRune(r, hexValue(raw[i+8:i+12]))
-				i += 6
-			}
+		default:
+			r, size := utf8.DecodeRune(s[i:])
 			dst = utf8.AppendRune(dst, r)
-			i += 6
-			continue
-		default: // '"', '\\', '/'
-			dst = append(dst, raw[i+1])
+			i += size
 		}
-		i += 2
 	}
 	return dst
 }
 
-func hexValue(h []byte) rune {
+// HexRune decodes the four hexadecimal digits that start b, as in a \u
+// escape, or returns -1 if b is shorter or holds another character.
+func HexRune(b []byte) rune {
+	if len(b) < 4 {
+		return -1
+	}
 	var r rune
-	for _, c := range h {
-		switch {
-		case c <= '9':
-			c -= '0'
-		case c <= 'F':
-			c -= 'A' - 10
-		default:
-			c -= 'a' - 10
+	for _, c := range b[:4] {
+		v, ok := hexDigit(c)
+		if !ok {
+			return -1
 		}
-		r = r<<4 | rune(c)
+		r = r<<4 | v
 	}
 	return r
+}
+
+func hexDigit(c byte) (rune, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return rune(c - '0'), true
+	case 'a' <= c && c <= 'f':
+		return rune(c - 'a' + 10), true
+	case 'A' <= c && c <= 'F':
+		return rune(c - 'A' + 10), true
+	}
+	return 0, false
 }

@@ -357,24 +357,16 @@ func (s *scanner) escape(i int) (int, error) {
 
 // hex4 decodes the four hex digits at d[i:i+4].
 func (s *scanner) hex4(i int) (rune, error) {
-	d := s.data
 	var r rune
 	for j := i; j < i+4; j++ {
-		if j >= len(d) {
+		if j >= len(s.data) {
 			return 0, s.eof(j)
 		}
-		c := d[j]
-		switch {
-		case '0' <= c && c <= '9':
-			c -= '0'
-		case 'a' <= c && c <= 'f':
-			c -= 'a' - 10
-		case 'A' <= c && c <= 'F':
-			c -= 'A' - 10
-		default:
+		v, ok := hexDigit(s.data[j])
+		if !ok {
 			return 0, s.badChar(j, "in \\u hexadecimal character escape")
 		}
-		r = r<<4 | rune(c)
+		r = r<<4 | v
 	}
 	return r, nil
 }

@@ -3,8 +3,9 @@ package datapipeline
 import (
 	"encoding/json"
 	"reflect"
-	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/culvert/culvert/internal/awsjson"
 )
 
 // The byte-level half of codec.go: reading JSON tokens for the decoder,
@@ -76,7 +77,7 @@ func (d *decoder) member(names []string) int {
 	end, plain := d.scanString()
 	name := d.data[start:end]
 	if !plain {
-		d.buf = unquote(d.buf[:0], name)
+		d.buf = awsjson.AppendUnquoted(d.buf[:0], name)
 		name = d.buf
 	}
 	d.ws()
@@ -252,7 +253,7 @@ func (d *decoder) stringValue() string {
 		}
 		return d.body[start:end]
 	}
-	d.buf = unquote(d.buf[:0], d.data[start:end])
+	d.buf = awsjson.AppendUnquoted(d.buf[:0], d.data[start:end])
 	return string(d.buf)
 }
 
@@ -295,7 +296,7 @@ func (d *decoder) scanString() (end int, plain bool) {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 				i += 2
 			case 'u':
-				if i+6 > len(data) || hex4(data[i+2:i+6]) < 0 {
+				if i+6 > len(data) || awsjson.HexRune(data[i+2:i+6]) < 0 {
 					d.fail()
 					return i, false
 				}
@@ -312,77 +313,6 @@ func (d *decoder) scanString() (end int, plain bool) {
 			i++
 		}
 	}
-}
-
-// hex4 decodes four hex digits, or returns -1.
-func hex4(b []byte) rune {
-	var r rune
-	for _, c := range b[:4] {
-		switch {
-		case '0' <= c && c <= '9':
-			c -= '0'
-		case 'a' <= c && c <= 'f':
-			c -= 'a' - 10
-		case 'A' <= c && c <= 'F':
-			c -= 'A' - 10
-		default:
-			return -1
-		}
-		r = r<<4 | rune(c)
-	}
-	return r
-}
-
-// unquote appends the decoded contents of a string whose syntax
-// scanString has checked, exactly as encoding/json decodes them: invalid
-// UTF-8 and unpaired surrogate escapes become U+FFFD.
-func unquote(dst, s []byte) []byte {
-	for i := 0; i < len(s); {
-		c := s[i]
-		switch {
-		case c == '\\':
-			switch s[i+1] {
-			case 'b':
-				dst = append(dst, '\b')
-			case 'f':
-				dst = append(dst, '\f')
-			case 'n':
-				dst = append(dst, '\n')
-			case 'r':
-				dst = append(dst, '\r')
-			case 't':
-				dst = append(dst, '\t')
-			case 'u':
-				r := hex4(s[i+2:])
-				i += 6
-				if utf16.IsSurrogate(r) {
-					r2 := rune(-1)
-					if i+6 <= len(s) && s[i] == '\\' && s[i+1] == 'u' {
-						r2 = hex4(s[i+2:])
-					}
-					if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
-						i += 6
-						r = dec
-					} else {
-						r = utf8.RuneError
-					}
-				}
-				dst = utf8.AppendRune(dst, r)
-				continue
-			default: // '"', '\\', '/'
-				dst = append(dst, s[i+1])
-			}
-			i += 2
-		case c < utf8.RuneSelf:
-			dst = append(dst, c)
-			i++
-		default:
-			r, size := utf8.DecodeRune(s[i:])
-			dst = utf8.AppendRune(dst, r)
-			i += size
-		}
-	}
-	return dst
 }
 
 // skip consumes one value of any type, checking its syntax.

@@ -27,16 +27,10 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 root=$PWD
 
-PIPELINES=${PIPELINES:-5000}
-DEFINED=${DEFINED:-500}
-OBJECTS=${OBJECTS:-100}
-CONCURRENCY=${CONCURRENCY:-16}
-DURATION=${DURATION:-5s}
-LIST_DURATION=${LIST_DURATION:-2s}
+LIB_TAG=profile
+. bench/lib.sh
 RESULTS=${RESULTS:-$root/bench/results/profile-$(date +%Y%m%d-%H%M%S)}
 
-say() { printf '[profile] %s\n' "$*" >&2; }
-die() { say "error: $*"; exit 2; }
 
 command -v perf >/dev/null || die "perf is not installed (apt-get install linux-perf)"
 command -v curl >/dev/null || die "curl is not on PATH"
@@ -44,13 +38,7 @@ command -v curl >/dev/null || die "curl is not on PATH"
 work=$(mktemp -d "${TMPDIR:-/tmp}/culvert-profile.XXXXXX")
 culvert_pid=
 cleanup() {
-	if [ -n "$culvert_pid" ] && kill -0 "$culvert_pid" 2>/dev/null; then
-		kill "$culvert_pid" 2>/dev/null || true
-		for _ in $(seq 50); do
-			kill -0 "$culvert_pid" 2>/dev/null || break
-			sleep 0.1
-		done
-	fi
+	stop_pid $culvert_pid
 	# A perf left running by an interrupted phase.
 	for f in "$RESULTS"/*.perf.pid; do
 		[ -e "$f" ] && kill -INT "$(cat "$f")" 2>/dev/null || true
@@ -69,38 +57,14 @@ mkdir -p "$bin"
 go build -o "$bin/culvert" ./cmd/culvert
 go build -o "$bin/load" ./bench/load
 
-free_port() {
-	python3 -c '
-import random, socket
-for _ in range(200):
-    p = random.randint(20000, 32767)
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", p))
-        except OSError:
-            continue
-    print(p)
-    break'
-}
 port=$(free_port)
-# A culvert that can serve Go's pprof profiles (--debug-listen) also gets
-# its heap and allocation profiles taken after the load.
-debug_args=()
-debug_port=
-serve_help=$("$bin/culvert" serve -h 2>&1 || true)
-if [[ $serve_help == *-debug-listen* ]]; then
-	debug_port=$(free_port)
-	while [ "$debug_port" = "$port" ]; do debug_port=$(free_port); done
-	debug_args=(--debug-listen "127.0.0.1:$debug_port")
-fi
+# Go's pprof (--debug-listen) gives the heap and allocation profiles taken
+# after the load.
+debug_port=$(free_port "$port")
 GODEBUG=gctrace=1 "$bin/culvert" serve --listen "127.0.0.1:$port" --data "$work/data" \
-	--max-pipelines 0 --log-level warn "${debug_args[@]}" >"$RESULTS/culvert.log" 2>&1 &
+	--max-pipelines 0 --log-level warn --debug-listen "127.0.0.1:$debug_port" >"$RESULTS/culvert.log" 2>&1 &
 culvert_pid=$!
-for _ in $(seq 300); do
-	kill -0 "$culvert_pid" 2>/dev/null || die "culvert exited during startup: $(tail -5 "$RESULTS/culvert.log")"
-	[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/healthz" || true)" = 200 ] && break
-	sleep 0.1
-done
+wait_ready "http://127.0.0.1:$port/healthz" "$culvert_pid" culvert "$RESULTS/culvert.log"
 say "culvert (pid $culvert_pid) on 127.0.0.1:$port"
 
 # The hook also logs the server's uptime at every phase boundary, so the
@@ -120,19 +84,17 @@ EOF
 	--duration "$DURATION" --list-duration "$LIST_DURATION" \
 	--hook "bash $work/hook.sh" --json "$RESULTS/culvert.json" | tee "$RESULTS/culvert.txt"
 
-if [ -n "$debug_port" ]; then
-	say "taking heap and allocation profiles from /debug/pprof"
-	for p in heap allocs; do
-		curl -s -o "$RESULTS/$p.pprof" "http://127.0.0.1:$debug_port/debug/pprof/$p" || continue
-	done
-	{
-		echo "== live heap after the run (inuse_space)"
-		go tool pprof -top -sample_index=inuse_space "$bin/culvert" "$RESULTS/heap.pprof" 2>/dev/null | head -25
-		echo
-		echo "== allocations over the whole run (alloc_space)"
-		go tool pprof -top -sample_index=alloc_space "$bin/culvert" "$RESULTS/allocs.pprof" 2>/dev/null | head -30
-	} >"$RESULTS/memory.txt" || true
-fi
+say "taking heap and allocation profiles from /debug/pprof"
+for p in heap allocs; do
+	curl -s -o "$RESULTS/$p.pprof" "http://127.0.0.1:$debug_port/debug/pprof/$p" || continue
+done
+{
+	echo "== live heap after the run (inuse_space)"
+	go tool pprof -top -sample_index=inuse_space "$bin/culvert" "$RESULTS/heap.pprof" 2>/dev/null | head -25
+	echo
+	echo "== allocations over the whole run (alloc_space)"
+	go tool pprof -top -sample_index=alloc_space "$bin/culvert" "$RESULTS/allocs.pprof" 2>/dev/null | head -30
+} >"$RESULTS/memory.txt" || true
 
 say "summarising profiles"
 # Self time of culvert's functions, grouped by Go package ("kernel" for

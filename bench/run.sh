@@ -17,19 +17,13 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 root=$PWD
 
-PIPELINES=${PIPELINES:-5000}
-DEFINED=${DEFINED:-500}
-OBJECTS=${OBJECTS:-100}
-CONCURRENCY=${CONCURRENCY:-16}
-DURATION=${DURATION:-5s}
-LIST_DURATION=${LIST_DURATION:-2s}
+LIB_TAG=bench
+. bench/lib.sh
 MOTO_PIPELINES=${MOTO_PIPELINES:-$PIPELINES}
 MOTO_DEFINED=${MOTO_DEFINED:-$DEFINED}
 MOTO_DURATION=${MOTO_DURATION:-$DURATION}
 RESULTS=${RESULTS:-$root/bench/results/run-$(date +%Y%m%d-%H%M%S)}
 
-say() { printf '[bench] %s\n' "$*" >&2; }
-die() { say "error: $*"; exit 2; }
 
 command -v go >/dev/null || die "go is not on PATH"
 command -v curl >/dev/null || die "curl is not on PATH"
@@ -40,20 +34,7 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/culvert-bench.XXXXXX")
 culvert_pid=
 moto_pid=
 cleanup() {
-	local pid
-	for pid in $culvert_pid $moto_pid; do
-		if kill -0 "$pid" 2>/dev/null; then
-			kill "$pid" 2>/dev/null || true
-		fi
-	done
-	for pid in $culvert_pid $moto_pid; do
-		# Not `wait`: it would hang on a server that ignores SIGTERM.
-		for _ in $(seq 50); do
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
-	done
+	stop_pid $culvert_pid $moto_pid
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -65,40 +46,6 @@ say "results go to $RESULTS"
 say "building culvert and the load generator"
 go build -o "$work/culvert" ./cmd/culvert
 go build -o "$work/load" ./bench/load
-
-# free_port prints a port below the ephemeral range (32768-60999 here) that
-# nothing listens on, so a server can bind it and no client socket takes it.
-free_port() {
-	python3 - <<'EOF'
-import random, socket
-for _ in range(200):
-    port = random.randint(20000, 32767)
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            continue
-    print(port)
-    break
-else:
-    raise SystemExit("no free port")
-EOF
-}
-
-# wait_ready URL PID NAME LOG: poll URL until it answers 200, or fail if
-# the process dies or 30 s pass.
-wait_ready() {
-	local url=$1 pid=$2 name=$3 log=$4
-	for _ in $(seq 300); do
-		kill -0 "$pid" 2>/dev/null || { tail -20 "$log" >&2; die "$name exited during startup"; }
-		if [ "$(curl -s -o /dev/null -w '%{http_code}' "$url" || true)" = 200 ]; then
-			return 0
-		fi
-		sleep 0.1
-	done
-	tail -20 "$log" >&2
-	die "$name did not become ready at $url within 30 s"
-}
 
 # cpu_idle prints the share of the machine's CPU that was idle over one
 # second. The load generator and the servers share this machine's cores,
@@ -128,8 +75,7 @@ culvert_pid=$!
 wait_ready "http://127.0.0.1:$culvert_port/healthz" "$culvert_pid" culvert "$RESULTS/culvert.log"
 say "culvert (pid $culvert_pid) ready on 127.0.0.1:$culvert_port"
 
-moto_port=$(free_port)
-while [ "$moto_port" = "$culvert_port" ]; do moto_port=$(free_port); done
+moto_port=$(free_port "$culvert_port")
 python3 -m moto.server -H 127.0.0.1 -p "$moto_port" >"$RESULTS/moto.log" 2>&1 &
 moto_pid=$!
 wait_ready "http://127.0.0.1:$moto_port/moto-api/" "$moto_pid" moto "$RESULTS/moto.log"

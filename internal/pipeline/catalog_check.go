@@ -18,9 +18,10 @@ const (
 	CodeInvalidEnumValue     = "INVALID_ENUM_VALUE"
 )
 
-// TypeProblem is one problem CheckTypes found. Message is rendered in full,
-// "CODE:  text", ready for a ValidationError's Errors.
-type TypeProblem struct {
+// Problem is one problem a check found on an object. Message is rendered in
+// full, "CODE:  text", ready for a ValidationError's Errors or a
+// ValidationWarning's Warnings.
+type Problem struct {
 	ObjectID string
 	Code     string
 	Message  string
@@ -53,9 +54,9 @@ type TypeProblem struct {
 //     fields starting with '@', parent cycles, duplicate ids) are skipped:
 //     objects on a parent cycle and repeated ids are not checked, references
 //     to missing objects and empty values are not judged.
-func CheckTypes(def *Definition) []TypeProblem {
+func CheckTypes(def *Definition) []Problem {
 	c := typeChecker{r: NewResolver(def), def: def}
-	c.perObject = make([][]TypeProblem, len(def.Objects))
+	c.perObject = make([][]Problem, len(def.Objects))
 	c.isParent = make([]bool, len(def.Objects))
 	for i := range def.Objects {
 		for _, f := range def.Objects[i].Fields {
@@ -72,7 +73,7 @@ func CheckTypes(def *Definition) []TypeProblem {
 		}
 		c.check(i)
 	}
-	var out []TypeProblem
+	var out []Problem
 	for _, ps := range c.perObject {
 		out = append(out, ps...)
 	}
@@ -82,7 +83,7 @@ func CheckTypes(def *Definition) []TypeProblem {
 type typeChecker struct {
 	r         *Resolver
 	def       *Definition
-	perObject [][]TypeProblem
+	perObject [][]Problem
 	seen      map[problemKey]bool // problems reported on an origin object
 	isParent  []bool
 }
@@ -93,7 +94,7 @@ type problemKey struct {
 }
 
 func (c *typeChecker) report(at int, code, format string, args ...any) {
-	c.perObject[at] = append(c.perObject[at], TypeProblem{
+	c.perObject[at] = append(c.perObject[at], Problem{
 		ObjectID: c.def.Objects[at].ID, Code: code, Message: message(code, format, args...),
 	})
 }
@@ -109,7 +110,7 @@ func (c *typeChecker) reportOnce(at int, code, format string, args ...any) {
 		return
 	}
 	c.seen[k] = true
-	c.perObject[at] = append(c.perObject[at], TypeProblem{ObjectID: c.def.Objects[at].ID, Code: code, Message: msg})
+	c.perObject[at] = append(c.perObject[at], Problem{ObjectID: c.def.Objects[at].ID, Code: code, Message: msg})
 }
 
 // effectiveType returns the type value and the index of the object that

@@ -55,8 +55,8 @@ func TestCheckTypesClean(t *testing.T) {
 	}
 }
 
-func problem(id, code, msg string) TypeProblem {
-	return TypeProblem{ObjectID: id, Code: code, Message: code + ":  " + msg}
+func problem(id, code, msg string) Problem {
+	return Problem{ObjectID: id, Code: code, Message: code + ":  " + msg}
 }
 
 func TestCheckTypes(t *testing.T) {
@@ -68,17 +68,17 @@ func TestCheckTypes(t *testing.T) {
 	tests := []struct {
 		name string
 		objs []Object
-		want []TypeProblem
+		want []Problem
 	}{
 		{
 			name: "unknown type",
 			objs: []Object{obj("A", String("type", "ShellCommandActivty"))},
-			want: []TypeProblem{problem("A", CodeUnknownType, "'ShellCommandActivty' is not a known object type.")},
+			want: []Problem{problem("A", CodeUnknownType, "'ShellCommandActivty' is not a known object type.")},
 		},
 		{
 			name: "unknown type inherited is reported once on the parent",
 			objs: []Object{obj("P", String("type", "Nope")), obj("A", Ref("parent", "P")), obj("B", Ref("parent", "P"))},
-			want: []TypeProblem{problem("P", CodeUnknownType, "'Nope' is not a known object type.")},
+			want: []Problem{problem("P", CodeUnknownType, "'Nope' is not a known object type.")},
 		},
 		{
 			name: "no type: Default and pure parents are fine, others are not",
@@ -88,13 +88,13 @@ func TestCheckTypes(t *testing.T) {
 				act("A", Ref("parent", "Template")),
 				obj("Loose", String("command", "true")),
 			},
-			want: []TypeProblem{problem("Loose", CodeMissingField,
+			want: []Problem{problem("Loose", CodeMissingField,
 				"The object has no 'type'; only Default and objects used as a parent may omit it.")},
 		},
 		{
 			name: "required field",
 			objs: []Object{obj("R", String("type", "Ec2Resource"), String("role", "r"))},
-			want: []TypeProblem{problem("R", CodeMissingField, "'resourceRole' is required on Ec2Resource objects.")},
+			want: []Problem{problem("R", CodeMissingField, "'resourceRole' is required on Ec2Resource objects.")},
 		},
 		{
 			name: "required field inherited from Default",
@@ -107,17 +107,17 @@ func TestCheckTypes(t *testing.T) {
 				obj("D2", String("type", "RdsDatabase"), String("rdsInstanceId", "i"), String("username", "u"), String("password", "p")),
 				obj("D3", String("type", "RdsDatabase"), String("rdsInstanceId", "i"), String("username", "u")),
 			},
-			want: []TypeProblem{problem("D3", CodeMissingField, "'password' is required on RdsDatabase objects.")},
+			want: []Problem{problem("D3", CodeMissingField, "'password' is required on RdsDatabase objects.")},
 		},
 		{
 			name: "one-of group missing",
 			objs: []Object{obj("A", String("type", "ShellCommandActivity"), String("workerGroup", "wg"))},
-			want: []TypeProblem{problem("A", CodeMissingField, "One of 'command' or 'scriptUri' is required on ShellCommandActivity objects.")},
+			want: []Problem{problem("A", CodeMissingField, "One of 'command' or 'scriptUri' is required on ShellCommandActivity objects.")},
 		},
 		{
 			name: "both groups missing",
 			objs: []Object{obj("A", String("type", "SqlActivity"))},
-			want: []TypeProblem{
+			want: []Problem{
 				problem("A", CodeMissingField, "'database' is required on SqlActivity objects."),
 				problem("A", CodeMissingField, "One of 'script' or 'scriptUri' is required on SqlActivity objects."),
 				problem("A", CodeMissingField, "One of 'runsOn' or 'workerGroup' is required on SqlActivity objects."),
@@ -127,7 +127,7 @@ func TestCheckTypes(t *testing.T) {
 			name: "exclusive group",
 			objs: []Object{obj("S", String("type", "Schedule"), String("period", "1 hour"),
 				String("startAt", "FIRST_ACTIVATION_DATE_TIME"), String("startDateTime", "2024-01-01T00:00:00"))},
-			want: []TypeProblem{problem("S", CodeConflictingFields, "Only one of 'startAt' or 'startDateTime' may be set on Schedule objects.")},
+			want: []Problem{problem("S", CodeConflictingFields, "Only one of 'startAt' or 'startDateTime' may be set on Schedule objects.")},
 		},
 		{
 			name: "runsOn and workerGroup together are fine",
@@ -152,7 +152,7 @@ func TestCheckTypes(t *testing.T) {
 				obj("A", String("type", "ShellCommandActivity"), String("scriptUri", "s3://b/x.sh"),
 					String("scriptArgument", "1"), String("workerGroup", "wg")),
 			},
-			want: []TypeProblem{
+			want: []Problem{
 				problem("S", CodeConflictingFields, "'endDateTime' or 'occurrences' cannot be used together on Schedule objects."),
 				problem("A", CodeConflictingFields, "'scriptArgument' or 'scriptUri' cannot be used together on ShellCommandActivity objects."),
 			},
@@ -164,12 +164,12 @@ func TestCheckTypes(t *testing.T) {
 				obj("R1", String("type", "Ec2Resource")),
 				obj("R2", String("type", "EmrCluster"), String("workerGroup", "wg2")),
 			},
-			want: []TypeProblem{problem("R2", CodeFieldNotAllowed, "'workerGroup' is not allowed on EmrCluster objects.")},
+			want: []Problem{problem("R2", CodeFieldNotAllowed, "'workerGroup' is not allowed on EmrCluster objects.")},
 		},
 		{
 			name: "unknown field, user fields allowed",
 			objs: []Object{act("A", String("comand", "x"), String("myComment", "fine"), Ref("my_ref", "A"), String("mycomment", "no"))},
-			want: []TypeProblem{
+			want: []Problem{
 				problem("A", CodeFieldNotAllowed, "'comand' is not a field of ShellCommandActivity objects."),
 				problem("A", CodeFieldNotAllowed, "'mycomment' is not a field of ShellCommandActivity objects."),
 			},
@@ -177,12 +177,12 @@ func TestCheckTypes(t *testing.T) {
 		{
 			name: "runtime field without @",
 			objs: []Object{act("A", String("errorMessage", "boom"), String("@status", "left to Validate"))},
-			want: []TypeProblem{problem("A", CodeRuntimeField, "'errorMessage' is a runtime field of ShellCommandActivity objects; it is set by the service.")},
+			want: []Problem{problem("A", CodeRuntimeField, "'errorMessage' is a runtime field of ShellCommandActivity objects; it is set by the service.")},
 		},
 		{
 			name: "not repeatable",
 			objs: []Object{act("A", String("stdout", "s3://a"), String("stdout", "s3://b"), String("scriptArgument", "1"), String("scriptArgument", "2"))},
-			want: []TypeProblem{problem("A", CodeFieldNotRepeatable, "'stdout' may only have one value on ShellCommandActivity objects.")},
+			want: []Problem{problem("A", CodeFieldNotRepeatable, "'stdout' may only have one value on ShellCommandActivity objects.")},
 		},
 		{
 			name: "reference kinds",
@@ -192,7 +192,7 @@ func TestCheckTypes(t *testing.T) {
 				obj("Default", String("workerGroup", "wg")),
 				act("A", Ref("schedule", "N"), Ref("input", "S"), Ref("runsOn", "N"), Ref("onFail", "Default"), Ref("dependsOn", "N")),
 			},
-			want: []TypeProblem{
+			want: []Problem{
 				problem("A", CodeInvalidReferenceKind, "'schedule' refers to 'N', which is of type S3DataNode; it must refer to a Schedule."),
 				problem("A", CodeInvalidReferenceKind, "'input' refers to 'S', which is of type Schedule; it must refer to a data node."),
 				problem("A", CodeInvalidReferenceKind, "'runsOn' refers to 'N', which is of type S3DataNode; it must refer to a resource."),
@@ -207,7 +207,7 @@ func TestCheckTypes(t *testing.T) {
 				obj("N", String("type", "RedshiftDataNode"), Ref("database", "J"), String("tableName", "t")),
 				obj("Q", String("type", "SqlDataNode"), Ref("database", "J"), String("table", "t")),
 			},
-			want: []TypeProblem{problem("N", CodeInvalidReferenceKind,
+			want: []Problem{problem("N", CodeInvalidReferenceKind,
 				"'database' refers to 'J', which is of type JdbcDatabase; it must refer to RedshiftDatabase.")},
 		},
 		{
@@ -217,7 +217,7 @@ func TestCheckTypes(t *testing.T) {
 				obj("S", Ref("parent", "Tmpl"), String("period", "1 hour"), String("startAt", "FIRST_ACTIVATION_DATE_TIME")),
 				act("A", Ref("schedule", "S")),
 			},
-			want: []TypeProblem{
+			want: []Problem{
 				problem("Tmpl", CodeMissingField, "'period' is required on Schedule objects."),
 				problem("Tmpl", CodeMissingField, "One of 'startAt' or 'startDateTime' is required on Schedule objects."),
 			},
@@ -225,7 +225,7 @@ func TestCheckTypes(t *testing.T) {
 		{
 			name: "ref versus string",
 			objs: []Object{sched, act("A", String("schedule", "S"), Ref("stdout", "S"), String("runsOn", "#{myResource}"))},
-			want: []TypeProblem{
+			want: []Problem{
 				problem("A", CodeInvalidFieldValue, "'schedule' must be a reference to another object."),
 				problem("A", CodeInvalidFieldValue, "'stdout' must be a string value, not a reference."),
 			},
@@ -239,7 +239,7 @@ func TestCheckTypes(t *testing.T) {
 				obj("N", String("type", "S3DataNode"), String("filePath", "s3://b/k"), String("compression", "zip"),
 					String("s3EncryptionType", "server_side_encryption")),
 			},
-			want: []TypeProblem{
+			want: []Problem{
 				problem("B", CodeInvalidEnumValue, "'failureAndRerunMode' value 'sometimes' is not one of: cascade, none."),
 				problem("N", CodeInvalidEnumValue, "'compression' value 'zip' is not one of: none, gzip."),
 			},
@@ -250,7 +250,7 @@ func TestCheckTypes(t *testing.T) {
 				obj("Default", String("scheduleType", "hourly"), String("maximumRetries", "lots")),
 				act("A"), act("B"), act("C"),
 			},
-			want: []TypeProblem{
+			want: []Problem{
 				problem("Default", CodeInvalidEnumValue, "'scheduleType' value 'hourly' is not one of: cron, timeseries, ondemand."),
 				problem("Default", CodeInvalidFieldValue, "'maximumRetries' value 'lots' must be an integer."),
 			},
@@ -265,7 +265,7 @@ func TestCheckTypes(t *testing.T) {
 				obj("S", String("type", "Schedule"), String("period", "15 minutes"), String("startAt", "FIRST_ACTIVATION_DATE_TIME"),
 					String("endDateTime", "2024-01-01 00:00:00")),
 			},
-			want: []TypeProblem{
+			want: []Problem{
 				problem("A", CodeInvalidFieldValue, "'maximumRetries' value '2.5' must be an integer."),
 				problem("A", CodeInvalidFieldValue, "'stage' value 'yes' must be 'true' or 'false'."),
 				problem("A", CodeInvalidFieldValue, "'retryDelay' value '10 mins' must be a period such as '15 minutes' (N minutes, hours, days, weeks, months or years)."),
@@ -280,7 +280,7 @@ func TestCheckTypes(t *testing.T) {
 				obj("S2", String("type", "Schedule"), String("period", "1 hour"), String("startDateTime", "makeDate(2011,5,24)")),
 				obj("S3", String("type", "Schedule"), String("period", "ONDEMAND_PERIOD"), String("startAt", "ONDEMAND_ACTIVATION_TIME")),
 			},
-			want: []TypeProblem{
+			want: []Problem{
 				problem("S1", CodeInvalidFieldValue, "'startDateTime' value must be a literal datetime value."),
 				problem("S2", CodeInvalidFieldValue, "'startDateTime' value must be a literal datetime value."),
 			},
@@ -288,7 +288,7 @@ func TestCheckTypes(t *testing.T) {
 		{
 			name: "HiveActivity needs input and output",
 			objs: []Object{obj("H", String("type", "HiveActivity"), String("hiveScript", "x"), String("workerGroup", "wg"))},
-			want: []TypeProblem{
+			want: []Problem{
 				problem("H", CodeMissingField, "'input' is required on HiveActivity objects."),
 				problem("H", CodeMissingField, "'output' is required on HiveActivity objects."),
 			},
@@ -310,7 +310,7 @@ func TestCheckTypes(t *testing.T) {
 				obj("B", String("type", "ShellCommandActivity"), Ref("parent", "P")),
 				obj("P", String("scheduleType", "bad"), String("command", "true"), String("workerGroup", "wg")),
 			},
-			want: []TypeProblem{
+			want: []Problem{
 				problem("P", CodeInvalidEnumValue, "'scheduleType' value 'bad' is not one of: cron, timeseries, ondemand."),
 			},
 		},

@@ -73,13 +73,17 @@ func TestValidateCommand(t *testing.T) {
 		t.Errorf("validate of a clean file: output %q, err %v; want nothing", out, err)
 	}
 	bad := filepath.Join(t.TempDir(), "bad.json")
-	os.WriteFile(bad, []byte(`{"objects":[{"id":"A","schedule":{"ref":"Nope"}},{"id":"B","x":""}]}`), 0o600)
+	os.WriteFile(bad, []byte(`{"objects":[
+		{"id":"Default","scheduleType":"ondemand","failureAndRerunMode":"cascade","pipelineLogUri":"s3://logs/",
+		 "role":"DataPipelineDefaultRole","resourceRole":"DataPipelineDefaultResourceRole"},
+		{"id":"A","type":"ShellCommandActivity","command":"true","workerGroup":"wg","input":{"ref":"Nope"}},
+		{"id":"B","type":"ShellCommandActivity","command":"","workerGroup":"wg"}]}`), 0o600)
 	out, _, err := runMain(t, "validate", bad)
 	if !errors.Is(err, errInvalid) {
 		t.Fatalf("validate of a bad file: err = %v, want errInvalid (exit 1)", err)
 	}
-	want := bad + ": A: error: INVALID_REFERENCE:  'schedule' refers to 'Nope', which is not an object in this pipeline.\n" +
-		bad + ": B: error: EMPTY_VALUE:  'x' has an empty value.\n"
+	want := bad + ": A: error: INVALID_REFERENCE:  'input' refers to 'Nope', which is not an object in this pipeline.\n" +
+		bad + ": B: error: EMPTY_VALUE:  'command' has an empty value.\n"
 	if out != want {
 		t.Errorf("validate output:\n%s\nwant:\n%s", out, want)
 	}

@@ -268,7 +268,7 @@ func TestAWSCLI(t *testing.T) {
 			}{
 				{ec2.Fields, "securityGroups", []string{"default", "ssh-only"}},
 				{ec2.Fields, "@status", []string{"PENDING"}},
-				{act.Fields, "dependsOn", []string{"Ec2Instance", "DefaultSchedule"}},
+				{act.Fields, "dependsOn", []string{"Prepare", "Stage"}},
 				{act.Fields, "runsOn", []string{"Ec2Instance"}},
 				{act.Fields, "parent", []string{"Default"}},
 			} {
@@ -282,9 +282,9 @@ func TestAWSCLI(t *testing.T) {
 			var ids struct {
 				IDs []string `json:"ids"`
 			}
-			// --page-size 1 makes the CLI follow three markers.
+			// --page-size 1 makes the CLI follow five markers.
 			mustJSON(t, &ids, "query-objects", "--pipeline-id", id, "--sphere", "COMPONENT", "--page-size", "1")
-			if want := []string{"Default", "DefaultSchedule", "Ec2Instance", "ShellCommandActivity"}; !slices.Equal(ids.IDs, want) {
+			if want := []string{"Default", "DefaultSchedule", "Ec2Instance", "ShellCommandActivity", "Prepare", "Stage"}; !slices.Equal(ids.IDs, want) {
 				t.Errorf("query-objects --page-size 1 = %q, want %q", ids.IDs, want)
 			}
 		})

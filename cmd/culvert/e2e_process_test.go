@@ -32,14 +32,15 @@ func durableDefinition(i int) *datapipeline.PutPipelineDefinitionInput {
 	tag := fmt.Sprintf("%03d", i)
 	return &datapipeline.PutPipelineDefinitionInput{
 		PipelineObjects: []types.PipelineObject{
-			object("Default", "Default", str("scheduleType", "ondemand"), str("role", "DataPipelineDefaultRole")),
+			object("Default", "Default", str("scheduleType", "ondemand"), str("role", "DataPipelineDefaultRole"),
+				str("resourceRole", "DataPipelineDefaultResourceRole"), str("pipelineLogUri", "s3://logs/"+tag+"/")),
 			object("Act"+tag, "Activity \""+tag+"\" – ✓ <&>",
 				str("type", "ShellCommandActivity"),
 				str("command", "echo 'pipeline "+tag+"'\n\tprintf '%s\\n' \"$HOME\" \u00e9\u4e2d\U0001F600"),
 				str("scriptArgument", "a-"+tag),
 				str("scriptArgument", "b-"+tag),
 				ref("runsOn", "Res"+tag)),
-			object("Res"+tag, "Resource "+tag, str("type", "Ec2Resource"), str("terminateAfter", tag+" minutes")),
+			object("Res"+tag, "Resource "+tag, str("type", "Ec2Resource"), str("terminateAfter", fmt.Sprintf("%d minutes", 15+i))),
 		},
 		ParameterObjects: []types.ParameterObject{{Id: aws.String("myParam"), Attributes: []types.ParameterAttribute{
 			{Key: aws.String("type"), StringValue: aws.String("String")},

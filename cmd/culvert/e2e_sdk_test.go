@@ -239,7 +239,7 @@ func TestSDKPipelineLifecycle(t *testing.T) {
 		t.Errorf("ValidatePipelineDefinition of the sample: errored=%v %v, want clean", v.Errored, v.ValidationErrors)
 	}
 	broken := slices.Clone(def.PipelineObjects)
-	broken[4] = object("Copy", "Copy", str("type", "ShellCommandActivity"), ref("runsOn", "NoSuchResource"))
+	broken[4] = object("Copy", "Copy", str("type", "ShellCommandActivity"), str("command", "true"), ref("runsOn", "NoSuchResource"))
 	v, err = c.ValidatePipelineDefinition(ctx, &datapipeline.ValidatePipelineDefinitionInput{PipelineId: aws.String(id), PipelineObjects: broken})
 	if err != nil {
 		t.Fatalf("ValidatePipelineDefinition of a broken definition: %v", err)

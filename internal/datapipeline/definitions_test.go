@@ -22,8 +22,9 @@ func TestDefinitionRoundTrip(t *testing.T) {
 	doc := `{"pipelineObjects":[` +
 		`{"id":"Default","name":"Default","fields":[{"key":"zeta","stringValue":"1"},{"key":"alpha","stringValue":"2"},{"key":"scheduleType","stringValue":"ondemand"}]},` +
 		`{"id":"S","name":"Shell","fields":[{"key":"type","stringValue":"ShellCommandActivity"},{"key":"command","stringValue":"a && b > /tmp/x < /dev/null"},` +
-		`{"key":"dependsOn","refValue":"Default"},{"key":"dependsOn","refValue":"S2"},{"key":"scriptArgument","stringValue":"x"},{"key":"scriptArgument","stringValue":"ünïcödé \"quoted\""}]},` +
-		`{"id":"S2","name":"Second","fields":[{"key":"type","stringValue":"ShellCommandActivity"}]}],` +
+		`{"key":"workerGroup","stringValue":"wg"},{"key":"dependsOn","refValue":"S2"},{"key":"dependsOn","refValue":"S3"},{"key":"scriptArgument","stringValue":"x"},{"key":"scriptArgument","stringValue":"ünïcödé \"quoted\""}]},` +
+		`{"id":"S2","name":"Second","fields":[{"key":"type","stringValue":"ShellCommandActivity"},{"key":"command","stringValue":"true"},{"key":"workerGroup","stringValue":"wg"}]},` +
+		`{"id":"S3","name":"Third","fields":[{"key":"type","stringValue":"ShellCommandActivity"},{"key":"command","stringValue":"true"},{"key":"workerGroup","stringValue":"wg"}]}],` +
 		`"parameterObjects":[{"id":"myVar","attributes":[{"key":"type","stringValue":"String"},{"key":"default","stringValue":"d"}]}],` +
 		`"parameterValues":[{"id":"myVar","stringValue":"one"},{"id":"myVar","stringValue":"two"}]}`
 	out := mustCall(t, svc, b.ctx, "PutPipelineDefinition", `{"pipelineId":%q,%s`, id, doc[1:]).(*datapipeline.PutPipelineDefinitionOutput)
@@ -81,7 +82,8 @@ func TestDefinitionVersions(t *testing.T) {
 func manyObjects(n int) string {
 	objs := make([]string, n)
 	for i := range objs {
-		objs[i] = fmt.Sprintf(`{"id":"o%d","name":"o%d","fields":[{"key":"k","stringValue":"v"}]}`, i, i)
+		// Data formats need no other field and no schedule.
+		objs[i] = fmt.Sprintf(`{"id":"o%d","name":"o%d","fields":[{"key":"type","stringValue":"CSV"}]}`, i, i)
 	}
 	return "[" + strings.Join(objs, ",") + "]"
 }

@@ -66,8 +66,8 @@ var fuzzOpSeeds = map[string][]string{
 	},
 	"QueryObjects": {
 		`{"pipelineId":"df-X","sphere":"COMPONENT","query":{"selectors":[{"fieldName":"parent","operator":{"type":"REF_EQ","values":["Default"]}}]},"limit":1}`,
-		`{"pipelineId":"df-X","sphere":"COMPONENT","query":{"selectors":[{"fieldName":"startDateTime","operator":{"type":"BETWEEN","values":["2024-12-01T00:00:00","2023-01-01T00:00:00"]}}]}}`,
-		`{"pipelineId":"df-X","sphere":"COMPONENT","query":{"selectors":[{"fieldName":"startDateTime","operator":{"type":"LE","values":["2024-01-31T00:00:00"]}},{"fieldName":"type","operator":{"type":"EQ","values":["ShellCommandActivity"]}}]}}`,
+		`{"pipelineId":"df-X","sphere":"COMPONENT","query":{"selectors":[{"fieldName":"myDate","operator":{"type":"BETWEEN","values":["2024-12-01T00:00:00","2023-01-01T00:00:00"]}}]}}`,
+		`{"pipelineId":"df-X","sphere":"COMPONENT","query":{"selectors":[{"fieldName":"myDate","operator":{"type":"LE","values":["2024-01-31T00:00:00"]}},{"fieldName":"type","operator":{"type":"EQ","values":["ShellCommandActivity"]}}]}}`,
 		`{"pipelineId":"df-X","sphere":"COMPONENT","marker":"cTox","limit":2}`,
 	},
 	"ReportTaskProgress": {`{"taskId":"fuzz-task-1","fields":[{"key":"k","stringValue":"v"}]}`},

@@ -153,10 +153,10 @@ func fieldMap(t *testing.T, fs []datapipeline.Field) map[string]string {
 // (B with an explicit parent), the parent P and a resource R.
 const cleanObjects = `[
 {"id":"Default","name":"Default","fields":[{"key":"scheduleType","stringValue":"ondemand"},{"key":"failureAndRerunMode","stringValue":"CASCADE"}]},
-{"id":"A","name":"Shell A","fields":[{"key":"type","stringValue":"ShellCommandActivity"},{"key":"command","stringValue":"echo a"},{"key":"startDateTime","stringValue":"2024-01-10T00:00:00"},{"key":"runsOn","refValue":"R"}]},
-{"id":"B","name":"Shell B","fields":[{"key":"type","stringValue":"ShellCommandActivity"},{"key":"parent","refValue":"P"},{"key":"dependsOn","refValue":"A"},{"key":"startDateTime","stringValue":"2024-02-10T00:00:00"}]},
-{"id":"P","name":"Parent","fields":[{"key":"maximumRetries","stringValue":"2"}]},
-{"id":"R","name":"Resource","fields":[{"key":"type","stringValue":"Ec2Resource"}]}
+{"id":"A","name":"Shell A","fields":[{"key":"type","stringValue":"ShellCommandActivity"},{"key":"command","stringValue":"echo a"},{"key":"myDate","stringValue":"2024-01-10T00:00:00"},{"key":"runsOn","refValue":"R"}]},
+{"id":"B","name":"Shell B","fields":[{"key":"type","stringValue":"ShellCommandActivity"},{"key":"parent","refValue":"P"},{"key":"dependsOn","refValue":"A"},{"key":"myDate","stringValue":"2024-02-10T00:00:00"}]},
+{"id":"P","name":"Parent","fields":[{"key":"maximumRetries","stringValue":"2"},{"key":"command","stringValue":"echo b"},{"key":"workerGroup","stringValue":"wg"}]},
+{"id":"R","name":"Resource","fields":[{"key":"type","stringValue":"Ec2Resource"},{"key":"role","stringValue":"DataPipelineDefaultRole"},{"key":"resourceRole","stringValue":"DataPipelineDefaultResourceRole"},{"key":"terminateAfter","stringValue":"1 hour"}]}
 ]`
 
 // otherObjects is a second clean definition, to tell versions apart.

@@ -97,43 +97,56 @@ func readDefinitionFile(t *testing.T, data []byte) definitionFile {
 	return d
 }
 
+// awsCLI runs `aws datapipeline` against one culvert server, hermetically.
+type awsCLI struct {
+	path, url string
+	env       []string
+}
+
+func newAWSCLI(t *testing.T, s *testServer) *awsCLI {
+	t.Helper()
+	return &awsCLI{path: requireTool(t, "aws", "CULVERT_TEST_REQUIRE_AWSCLI"), url: s.URL, env: awsEnv(t)}
+}
+
+func (a *awsCLI) run(t *testing.T, args ...string) (stdout, stderr []byte, err error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	full := append([]string{"datapipeline"}, args...)
+	full = append(full, "--endpoint-url", a.url, "--output", "json")
+	cmd := exec.CommandContext(ctx, a.path, full...)
+	cmd.Env = a.env
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err = cmd.Run()
+	return out.Bytes(), errOut.Bytes(), err
+}
+
+func (a *awsCLI) mustRun(t *testing.T, args ...string) []byte {
+	t.Helper()
+	out, errOut, err := a.run(t, args...)
+	if err != nil {
+		t.Fatalf("aws datapipeline %s: %v\nstdout: %s\nstderr: %s", strings.Join(args, " "), err, out, errOut)
+	}
+	return out
+}
+
+func (a *awsCLI) mustJSON(t *testing.T, v any, args ...string) {
+	t.Helper()
+	out := a.mustRun(t, args...)
+	if err := json.Unmarshal(out, v); err != nil {
+		t.Fatalf("aws datapipeline %s: output is not JSON: %v\n%s", strings.Join(args, " "), err, out)
+	}
+}
+
 // TestAWSCLI drives culvert with the aws CLI (v1), whose datapipeline
 // commands add a client-side layer: the definition-file format, list-runs,
 // automatic pagination.
 func TestAWSCLI(t *testing.T) {
 	t.Parallel()
-	awsPath := requireTool(t, "aws", "CULVERT_TEST_REQUIRE_AWSCLI")
 	s := mustRunServer(t)
-	env := awsEnv(t)
-
-	run := func(t *testing.T, args ...string) (stdout, stderr []byte, err error) {
-		t.Helper()
-		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-		defer cancel()
-		full := append([]string{"datapipeline"}, args...)
-		full = append(full, "--endpoint-url", s.URL, "--output", "json")
-		cmd := exec.CommandContext(ctx, awsPath, full...)
-		cmd.Env = env
-		var out, errOut bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &errOut
-		err = cmd.Run()
-		return out.Bytes(), errOut.Bytes(), err
-	}
-	mustRun := func(t *testing.T, args ...string) []byte {
-		t.Helper()
-		out, errOut, err := run(t, args...)
-		if err != nil {
-			t.Fatalf("aws datapipeline %s: %v\nstdout: %s\nstderr: %s", strings.Join(args, " "), err, out, errOut)
-		}
-		return out
-	}
-	mustJSON := func(t *testing.T, v any, args ...string) {
-		t.Helper()
-		out := mustRun(t, args...)
-		if err := json.Unmarshal(out, v); err != nil {
-			t.Fatalf("aws datapipeline %s: output is not JSON: %v\n%s", strings.Join(args, " "), err, out)
-		}
-	}
+	cli := newAWSCLI(t, s)
+	run, mustRun, mustJSON := cli.run, cli.mustRun, cli.mustJSON
 
 	var created struct {
 		PipelineID string `json:"pipelineId"`

@@ -218,6 +218,9 @@ func ParsePeriod(s string) (Period, error) {
 	return p, nil
 }
 
+// IsZero reports whether the period is empty, as an unset one is.
+func (p Period) IsZero() bool { return p == Period{} }
+
 // String renders the period as "N unit" parts, largest unit first, such as
 // "1 day" or "1 month 2 hours"; the zero period is "0 minutes".
 func (p Period) String() string {

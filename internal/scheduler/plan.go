@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/culvert/culvert/internal/expr"
+	"github.com/culvert/culvert/internal/pipeline"
 )
 
 // Component is a scheduled component of an active definition, as the
@@ -19,12 +20,6 @@ type Component struct {
 	Resource bool
 }
 
-// Instance statuses the planner gives new instances (§5.1).
-const (
-	StatusWaitingOnDependencies = "WAITING_ON_DEPENDENCIES"
-	StatusSkipped               = "SKIPPED"
-)
-
 // Instance is an instance the planner decided to create.
 type Instance struct {
 	ID          string // "@" + component id + "_" + scheduled start (§4.4)
@@ -33,7 +28,7 @@ type Instance struct {
 	Start, End  time.Time
 	// Eligible is when the instance may run, dependencies permitting.
 	Eligible time.Time
-	Status   string
+	Status   pipeline.Status
 }
 
 // InstanceID returns the id AWS gives the instance of component id whose
@@ -101,9 +96,9 @@ func PlanInstances(in PlanInput) Plan {
 				break
 			}
 			start, end := c.Schedule.Interval(n)
-			status := StatusWaitingOnDependencies
+			status := pipeline.StatusWaitingOnDependencies
 			if !in.SkipBefore.IsZero() && start.Before(in.SkipBefore) {
-				status = StatusSkipped
+				status = pipeline.StatusSkipped
 			}
 			out.Create = append(out.Create, Instance{
 				ID: InstanceID(c.ID, start), ComponentID: c.ID, N: n,

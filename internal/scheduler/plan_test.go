@@ -18,7 +18,7 @@ func hourlyFrom(start string) Schedule {
 func ids(p Plan) []string {
 	var out []string
 	for _, in := range p.Create {
-		out = append(out, in.ID+" "+in.Status)
+		out = append(out, in.ID+" "+string(in.Status))
 	}
 	return out
 }

@@ -1,0 +1,212 @@
+package scheduler
+
+import (
+	"errors"
+	"time"
+
+	"github.com/culvert/culvert/internal/pipeline"
+)
+
+// Errors of the event methods. Callers translate them to the wire.
+var (
+	// ErrUnknownObject: no instance or attempt has the id.
+	ErrUnknownObject = errors.New("no such instance or attempt")
+	// ErrNotApplicable: the instance's status does not allow the change,
+	// such as canceling a finished instance.
+	ErrNotApplicable = errors.New("not applicable to the object's status")
+)
+
+// TaskClaimed records that a runner received attempt id's task.
+func (r *Run) TaskClaimed(attemptID, taskID, hostname string, now time.Time) error {
+	a, in, err := r.openAttempt(attemptID)
+	if err != nil {
+		return err
+	}
+	a.Status, a.TaskID, a.Hostname = pipeline.StatusRunning, taskID, hostname
+	if a.ActualStart.IsZero() {
+		a.ActualStart = now
+	}
+	r.touchAttempt(a)
+	if in.ActualStart.IsZero() {
+		in.ActualStart = now
+		r.touch(in)
+	}
+	r.set(in, pipeline.StatusRunning)
+	r.dirty[in.ID] = true // attemptTimeout starts now
+	return nil
+}
+
+// TaskProgress records a runner's progress report on attempt id.
+func (r *Run) TaskProgress(attemptID string, now time.Time) error {
+	a, _, err := r.openAttempt(attemptID)
+	if err != nil {
+		return err
+	}
+	a.ReportProgressTime = now
+	r.touchAttempt(a)
+	return nil
+}
+
+// TaskDone records the outcome of attempt id's task: FINISHED, or FAILED
+// with the runner's error details. A failure is retried after retryDelay
+// while the instance has tries left (§5.3).
+func (r *Run) TaskDone(attemptID string, status pipeline.Status, errorID, errorMessage, errorStack string, now time.Time) error {
+	a, in, err := r.openAttempt(attemptID)
+	if err != nil {
+		return err
+	}
+	switch status {
+	case pipeline.StatusFinished:
+		a.Status, a.ActualEnd = pipeline.StatusFinished, now
+		r.touchAttempt(a)
+		r.end(in, pipeline.StatusFinished, now)
+	case pipeline.StatusFailed, pipeline.StatusTimedOut:
+		r.failAttempt(in, a, status, errorID, errorMessage, errorStack, now)
+	default:
+		return ErrNotApplicable
+	}
+	return nil
+}
+
+// TaskLost records that the runner holding attempt id's task stopped
+// acknowledging or reporting progress: the attempt times out and is
+// retried like a failure.
+func (r *Run) TaskLost(attemptID string, now time.Time) error {
+	return r.TaskDone(attemptID, pipeline.StatusTimedOut, "LeaseExpired",
+		"The task runner stopped reporting progress on the task, so its lease expired.", "", now)
+}
+
+func (r *Run) openAttempt(attemptID string) (*pipeline.Attempt, *pipeline.Instance, error) {
+	a, ok := r.attempts[attemptID]
+	if !ok {
+		return nil, nil, ErrUnknownObject
+	}
+	in, ok := r.instances[a.InstanceID]
+	if !ok {
+		return nil, nil, ErrUnknownObject
+	}
+	if a.Status.Terminal() || in.HeadAttempt != a.ID || in.Status.Terminal() {
+		return nil, nil, ErrNotApplicable
+	}
+	return a, in, nil
+}
+
+func (r *Run) failAttempt(in *pipeline.Instance, a *pipeline.Attempt, status pipeline.Status, errorID, errorMessage, errorStack string, now time.Time) {
+	a.Status, a.ActualEnd = status, now
+	a.ErrorID, a.ErrorMessage, a.ErrorStackTrace = errorID, errorMessage, errorStack
+	r.touchAttempt(a)
+	in.ErrorID, in.ErrorMessage, in.ErrorStackTrace = errorID, errorMessage, errorStack
+	node, _ := r.Graph.Node(in.ComponentID)
+	if node != nil && in.TriesLeft > 0 {
+		workerGroup := node.WorkerGroup
+		if node.RunsOn != "" {
+			workerGroup = ResourceWorkerGroup(r.PipelineID, node.RunsOn)
+		}
+		r.startAttempt(in, workerGroup, node.RetryDelay.AddTo(now, 1), now)
+		return
+	}
+	final := pipeline.StatusFailed
+	if status == pipeline.StatusTimedOut && node != nil && node.Kind == pipeline.KindResource {
+		final = pipeline.StatusTimedOut
+	}
+	r.end(in, final, now)
+}
+
+// Cancel is SetStatus TRY_CANCEL: an instance that has not finished is
+// CANCELED, and the runner of its running attempt is told to stop (§5.2).
+func (r *Run) Cancel(instanceID string, now time.Time) error {
+	in, ok := r.instances[instanceID]
+	if !ok {
+		return ErrUnknownObject
+	}
+	if in.Status.Terminal() {
+		return ErrNotApplicable
+	}
+	if a := r.attempts[in.HeadAttempt]; a != nil && !a.Status.Terminal() {
+		a.Status, a.ActualEnd = pipeline.StatusCanceled, now
+		r.touchAttempt(a)
+		if a.TaskID != "" {
+			r.out.Cancel = append(r.out.Cancel, a.TaskID)
+		}
+	}
+	in.CancellationReason = "Canceled with SetStatus TRY_CANCEL."
+	r.end(in, pipeline.StatusCanceled, now)
+	return nil
+}
+
+// MarkFinished is SetStatus MARK_FINISHED: the instance counts as
+// finished without running, so its consumers may proceed.
+func (r *Run) MarkFinished(instanceID string, now time.Time) error {
+	in, ok := r.instances[instanceID]
+	if !ok {
+		return ErrUnknownObject
+	}
+	if in.Status == pipeline.StatusFinished {
+		return nil
+	}
+	if a := r.attempts[in.HeadAttempt]; a != nil && !a.Status.Terminal() {
+		a.Status, a.ActualEnd = pipeline.StatusCanceled, now
+		r.touchAttempt(a)
+		if a.TaskID != "" {
+			r.out.Cancel = append(r.out.Cancel, a.TaskID)
+		}
+	}
+	r.end(in, pipeline.StatusFinished, now)
+	return nil
+}
+
+// Rerun is SetStatus RERUN: a terminal instance starts over with its full
+// tries, and, with cascade, so do the consumers its failure cascaded to
+// (§5.4).
+func (r *Run) Rerun(instanceID string, now time.Time) error {
+	in, ok := r.instances[instanceID]
+	if !ok {
+		return ErrUnknownObject
+	}
+	if !in.Status.Terminal() {
+		return ErrNotApplicable
+	}
+	r.reset(in)
+	// Consumers that failed because of this instance follow it.
+	for _, x := range r.instances {
+		if x.CascadeFailedOn == in.ID && x.Status == pipeline.StatusCascadeFailed {
+			r.reset(x)
+		}
+	}
+	r.finishedReported = false
+	return nil
+}
+
+func (r *Run) reset(in *pipeline.Instance) {
+	node, _ := r.Graph.Node(in.ComponentID)
+	if node != nil {
+		in.TriesLeft = node.MaximumRetries + 1
+	}
+	in.ActualEnd = time.Time{}
+	in.ErrorID, in.ErrorMessage, in.ErrorStackTrace = "", "", ""
+	in.CascadeFailedOn, in.CancellationReason = "", ""
+	r.touch(in)
+	r.set(in, pipeline.StatusWaitingOnDependencies)
+	r.dirty[in.ID] = true
+}
+
+// Pause is SetStatus PAUSE on a component: its waiting instances are
+// PAUSED and no new attempt starts until Resume (§5.2).
+func (r *Run) Pause(componentID string) {
+	r.paused[componentID] = true
+	for _, x := range r.byComp[componentID] {
+		if x.Status == pipeline.StatusWaitingOnDependencies {
+			r.dirty[x.ID] = true
+		}
+	}
+}
+
+// Resume is SetStatus RESUME on a component.
+func (r *Run) Resume(componentID string) {
+	delete(r.paused, componentID)
+	for _, x := range r.byComp[componentID] {
+		if x.Status == pipeline.StatusPaused {
+			r.dirty[x.ID] = true
+		}
+	}
+}

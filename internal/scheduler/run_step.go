@@ -1,0 +1,363 @@
+package scheduler
+
+import (
+	"container/heap"
+	"sort"
+	"time"
+
+	"github.com/culvert/culvert/internal/pipeline"
+)
+
+// Step reconsiders every instance an event or a timer made dirty, applies
+// the §4–§5 rules to each until nothing more changes, and returns what
+// changed and when the Run next needs a Step (zero: only an event can
+// change anything).
+func (r *Run) Step(now time.Time) (Changes, time.Time) {
+	for r.timers.Len() > 0 && !r.timers[0].at.After(now) {
+		r.dirty[heap.Pop(&r.timers).(timer).id] = true
+	}
+	// Oldest first, so that a free active slot goes to the earliest
+	// waiting interval of a backfill.
+	for len(r.dirty) > 0 {
+		batch := make([]*pipeline.Instance, 0, len(r.dirty))
+		for id := range r.dirty {
+			if in, ok := r.instances[id]; ok {
+				batch = append(batch, in)
+			}
+		}
+		clear(r.dirty)
+		sort.Slice(batch, func(i, j int) bool {
+			a, b := batch[i], batch[j]
+			if !a.ScheduledStart.Equal(b.ScheduledStart) {
+				return a.ScheduledStart.Before(b.ScheduledStart)
+			}
+			return a.ID < b.ID
+		})
+		for _, in := range batch {
+			r.reconcile(in, now)
+		}
+	}
+	if r.finished() && !r.finishedReported {
+		r.finishedReported = true
+		r.out.Finished = true
+	}
+	out := r.out
+	r.out = Changes{}
+	clear(r.touched)
+	var next time.Time
+	if r.timers.Len() > 0 {
+		next = r.timers[0].at
+	}
+	return out, next
+}
+
+// reconcile applies the rules to one instance at now.
+func (r *Run) reconcile(in *pipeline.Instance, now time.Time) {
+	node, ok := r.Graph.Node(in.ComponentID)
+	if !ok || in.Status.Terminal() {
+		return
+	}
+	r.checkLate(in, node, now)
+	if in.Status.Terminal() {
+		return
+	}
+	switch in.Status {
+	case pipeline.StatusWaitingOnDependencies, pipeline.StatusPaused:
+		if r.paused[in.ComponentID] {
+			r.set(in, pipeline.StatusPaused)
+			return
+		}
+		if in.Status == pipeline.StatusPaused {
+			r.set(in, pipeline.StatusWaitingOnDependencies)
+		}
+		if now.Before(in.Eligible) {
+			r.wakeAt(in.Eligible, in.ID)
+			return
+		}
+		switch node.Kind {
+		case pipeline.KindResource:
+			r.startResource(in, now)
+		case pipeline.KindDataNode:
+			r.readyDataNode(in, node, now)
+		default:
+			r.readyActivity(in, node, now)
+		}
+	case pipeline.StatusWaitingForRunner, pipeline.StatusRunning:
+		if node.Kind == pipeline.KindResource {
+			r.maybeStopResource(in, now)
+			return
+		}
+		r.checkAttemptTimeout(in, node, now)
+	}
+}
+
+func (r *Run) set(in *pipeline.Instance, s pipeline.Status) {
+	if in.Status == s {
+		return
+	}
+	was := in.Status
+	in.Status = s
+	r.touch(in)
+	r.wake(in)
+	switch {
+	case isActive(s) && !isActive(was):
+		r.activeCount[in.ComponentID]++
+	case !isActive(s) && isActive(was):
+		r.activeCount[in.ComponentID]--
+		r.slotFreed(in.ComponentID)
+	}
+}
+
+// end makes an instance terminal with status s.
+func (r *Run) end(in *pipeline.Instance, s pipeline.Status, now time.Time) {
+	if in.ActualStart.IsZero() && s == pipeline.StatusFinished {
+		in.ActualStart = now
+	}
+	in.ActualEnd = now
+	r.set(in, s)
+	node, _ := r.Graph.Node(in.ComponentID)
+	if node == nil {
+		return
+	}
+	var actions []string
+	event := ""
+	switch {
+	case s == pipeline.StatusFinished:
+		actions, event = node.OnSuccess, "onSuccess"
+	case s.Failed():
+		actions, event = node.OnFail, "onFail"
+	}
+	for _, a := range actions {
+		r.out.Actions = append(r.out.Actions, ActionOrder{ActionID: a, InstanceID: in.ID, Event: event})
+	}
+}
+
+// depState sums up the instances one instance waits on.
+type depState struct {
+	waiting bool               // some dependency is not done yet
+	failed  *pipeline.Instance // a dependency that failed, if any
+}
+
+func (d *depState) add(x *pipeline.Instance, exists bool) {
+	switch {
+	case x == nil:
+		if exists {
+			d.waiting = true
+		}
+	case x.Status == pipeline.StatusFinished || x.Status == pipeline.StatusSkipped:
+	case x.Status.Failed():
+		if d.failed == nil {
+			d.failed = x
+		}
+	default:
+		d.waiting = true
+	}
+}
+
+// blocked applies a dependency failure: with cascade the instance fails
+// with it (§5.4); without, it waits for a rerun indefinitely.
+func (r *Run) blocked(in *pipeline.Instance, node *Node, d depState, now time.Time) bool {
+	if d.failed != nil {
+		if node.Cascade {
+			in.CascadeFailedOn = d.failed.ID
+			r.end(in, pipeline.StatusCascadeFailed, now)
+		}
+		return true
+	}
+	return d.waiting
+}
+
+func (r *Run) readyActivity(in *pipeline.Instance, node *Node, now time.Time) {
+	var d depState
+	for _, id := range node.DependsOn {
+		d.add(r.at(id, in.ScheduledStart), r.expected(id, in.ScheduledStart))
+	}
+	for _, id := range node.Inputs {
+		d.add(r.at(id, in.ScheduledStart), r.expected(id, in.ScheduledStart))
+	}
+	if r.blocked(in, node, d, now) {
+		return
+	}
+	workerGroup := node.WorkerGroup
+	if node.RunsOn != "" {
+		res := r.at(node.RunsOn, in.ScheduledStart)
+		switch {
+		case res == nil:
+			return // created with its interval; this instance is woken then
+		case res.Status.Terminal():
+			// "If a resource fails that the activity depends on, the
+			// activity is CANCELED" (§5.4).
+			if res.Status.Failed() {
+				in.CancellationReason = "resource " + res.ID + " is " + string(res.Status)
+				r.end(in, pipeline.StatusCanceled, now)
+			}
+			return
+		case res.Status != pipeline.StatusRunning:
+			in.Resource = res.ID
+			r.dirty[res.ID] = true
+			return
+		}
+		in.Resource = res.ID
+		workerGroup = ResourceWorkerGroup(r.PipelineID, node.RunsOn)
+	}
+	if r.activeCount[in.ComponentID] >= max(node.MaxActive, 1) {
+		r.waitForSlot(in) // woken when an instance of the component leaves its slot
+		return
+	}
+	r.startAttempt(in, workerGroup, now, now)
+}
+
+func (r *Run) startAttempt(in *pipeline.Instance, workerGroup string, notBefore, now time.Time) {
+	in.AttemptCount++
+	in.TriesLeft--
+	a := &pipeline.Attempt{
+		ID: pipeline.AttemptID(in.ID, in.AttemptCount), InstanceID: in.ID, N: in.AttemptCount,
+		Status: pipeline.StatusWaitingForRunner, NotBefore: notBefore,
+	}
+	r.attempts[a.ID] = a
+	in.HeadAttempt = a.ID
+	r.touchAttempt(a)
+	r.out.Tasks = append(r.out.Tasks, TaskOrder{AttemptID: a.ID, InstanceID: in.ID, WorkerGroup: workerGroup, NotBefore: notBefore})
+	r.touch(in)
+	r.set(in, pipeline.StatusWaitingForRunner)
+}
+
+func (r *Run) readyDataNode(in *pipeline.Instance, node *Node, now time.Time) {
+	// A data node that an activity writes is ready when every instance of
+	// the writers in its interval has finished.
+	var d depState
+	for _, w := range r.writers(in.ComponentID) {
+		for _, x := range r.within(w, in.ScheduledStart, in.ScheduledEnd) {
+			d.add(x, true)
+		}
+		if !r.allCreated(w, in.ScheduledStart, in.ScheduledEnd) {
+			d.waiting = true
+		}
+	}
+	if r.blocked(in, node, d, now) {
+		return
+	}
+	r.end(in, pipeline.StatusFinished, now)
+}
+
+// writers returns the activities that list data node id as an output.
+func (r *Run) writers(id string) []string {
+	var out []string
+	for _, n := range r.Graph.Nodes {
+		for _, o := range n.Outputs {
+			if o == id {
+				out = append(out, n.ID)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// allCreated reports whether component id has an instance for every one
+// of its intervals starting in [from, to).
+func (r *Run) allCreated(id string, from, to time.Time) bool {
+	if r.Graph.Ondemand {
+		return len(r.within(id, from, to)) > 0
+	}
+	n, ok := r.Graph.Node(id)
+	if !ok {
+		return true
+	}
+	s := r.Graph.Schedules[n.Schedule]
+	first, last := s.startedBefore(from), s.startedBefore(to)
+	if c := s.Count(); c >= 0 {
+		first, last = min(first, c), min(last, c)
+	}
+	return len(r.within(id, from, to)) >= last-first
+}
+
+func (r *Run) startResource(in *pipeline.Instance, now time.Time) {
+	// Nothing needs provisioning here: a resource is its worker group, and
+	// it is up as soon as its interval starts.
+	in.ActualStart = now
+	r.touch(in)
+	r.set(in, pipeline.StatusRunning)
+	r.maybeStopResource(in, now)
+}
+
+// maybeStopResource finishes a running resource once every activity
+// instance in its window that runs on it is done and no more will come.
+func (r *Run) maybeStopResource(in *pipeline.Instance, now time.Time) {
+	if in.Status != pipeline.StatusRunning {
+		return
+	}
+	for _, c := range r.consumers[in.ComponentID] {
+		if c.rel != relRunsOn {
+			continue
+		}
+		if !r.allCreated(c.id, in.ScheduledStart, in.ScheduledEnd) {
+			return
+		}
+		for _, x := range r.within(c.id, in.ScheduledStart, in.ScheduledEnd) {
+			if !x.Status.Terminal() {
+				return
+			}
+		}
+	}
+	// SHUTTING_DOWN has nothing to wait for here, so it passes at once.
+	r.end(in, pipeline.StatusFinished, now)
+}
+
+func (r *Run) checkAttemptTimeout(in *pipeline.Instance, node *Node, now time.Time) {
+	if node.AttemptTimeout.IsZero() {
+		return
+	}
+	a := r.attempts[in.HeadAttempt]
+	if a == nil || a.Status != pipeline.StatusRunning || a.ActualStart.IsZero() {
+		return
+	}
+	deadline := node.AttemptTimeout.AddTo(a.ActualStart, 1)
+	if now.Before(deadline) {
+		r.wakeAt(deadline, in.ID)
+		return
+	}
+	r.failAttempt(in, a, pipeline.StatusTimedOut, "AttemptTimeout",
+		"The attempt did not finish within attemptTimeout ("+node.AttemptTimeout.String()+").", "", now)
+	if a.TaskID != "" {
+		r.out.Cancel = append(r.out.Cancel, a.TaskID)
+	}
+}
+
+// checkLate fires the instance's late actions once, lateAfterTimeout
+// after its scheduled start, if it has not finished by then (§5.5).
+func (r *Run) checkLate(in *pipeline.Instance, node *Node, now time.Time) {
+	if r.Graph.Ondemand || node.LateAfterTimeout.IsZero() || in.LateActionsFired || len(node.OnLateAction) == 0 {
+		return
+	}
+	deadline := node.LateAfterTimeout.AddTo(in.ScheduledStart, 1)
+	if now.Before(deadline) {
+		r.wakeAt(deadline, in.ID)
+		return
+	}
+	in.LateActionsFired = true
+	r.touch(in)
+	for _, a := range node.OnLateAction {
+		r.out.Actions = append(r.out.Actions, ActionOrder{ActionID: a, InstanceID: in.ID, Event: "onLateAction"})
+	}
+}
+
+// finished reports whether the pipeline is done: every schedule finite,
+// every interval created and every instance terminal.
+func (r *Run) finished() bool {
+	if r.Graph.Ondemand || len(r.Graph.Nodes) == 0 {
+		return false
+	}
+	for _, n := range r.Graph.Nodes {
+		s := r.Graph.Schedules[n.Schedule]
+		if !s.Finite() || len(r.byComp[n.ID]) < s.Count() {
+			return false
+		}
+		for _, x := range r.byComp[n.ID] {
+			if !x.Status.Terminal() {
+				return false
+			}
+		}
+	}
+	return true
+}

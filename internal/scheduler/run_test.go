@@ -1,0 +1,394 @@
+package scheduler
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/culvert/culvert/internal/pipeline"
+)
+
+// harness drives a Run as the scheduler loop will: plan, Step, and act as
+// the task runners whose outcomes the test chooses.
+type harness struct {
+	t     *testing.T
+	run   *Run
+	now   time.Time
+	tasks []TaskOrder // queued and not yet claimed, in order
+	log   Changes     // everything every Step returned
+	wake  time.Time
+}
+
+func newHarness(t *testing.T, now string, objs ...pipeline.Object) *harness {
+	t.Helper()
+	g, err := Compile(&pipeline.Definition{Objects: objs}, CompileOptions{FirstActivation: at(now)})
+	if err != nil {
+		t.Fatalf("Compile: %v", err)
+	}
+	h := &harness{t: t, run: NewRun("df-TEST", 1, g, nil, nil, nil), now: at(now)}
+	h.step()
+	return h
+}
+
+// step plans and steps at h.now, collecting what changed.
+func (h *harness) step() {
+	h.t.Helper()
+	p := PlanInstances(PlanInput{Components: h.run.Graph.Components(), Created: h.run.Created(), Now: h.now})
+	h.run.Add(p.Create)
+	ch, wake := h.run.Step(h.now)
+	h.tasks = append(h.tasks, ch.Tasks...)
+	h.log.Instances = append(h.log.Instances, ch.Instances...)
+	h.log.Attempts = append(h.log.Attempts, ch.Attempts...)
+	h.log.Tasks = append(h.log.Tasks, ch.Tasks...)
+	h.log.Cancel = append(h.log.Cancel, ch.Cancel...)
+	h.log.Actions = append(h.log.Actions, ch.Actions...)
+	h.log.Finished = h.log.Finished || ch.Finished
+	h.wake = earliest(wake, p.Wake)
+	if p.Wake.IsZero() {
+		h.wake = wake
+	}
+}
+
+// advance moves the clock and steps.
+func (h *harness) advance(d time.Duration) {
+	h.t.Helper()
+	h.now = h.now.Add(d)
+	h.step()
+}
+
+// claim hands the next claimable task to a runner and returns its attempt.
+func (h *harness) claim() string {
+	h.t.Helper()
+	for i, task := range h.tasks {
+		if task.NotBefore.After(h.now) {
+			continue
+		}
+		h.tasks = slices.Delete(h.tasks, i, i+1)
+		if err := h.run.TaskClaimed(task.AttemptID, "task-"+task.AttemptID, "host", h.now); err != nil {
+			h.t.Fatalf("TaskClaimed(%s): %v", task.AttemptID, err)
+		}
+		h.step()
+		return task.AttemptID
+	}
+	h.t.Fatalf("no claimable task at %v; queued: %+v", h.now, h.tasks)
+	return ""
+}
+
+func (h *harness) done(attemptID string, status pipeline.Status) {
+	h.t.Helper()
+	if err := h.run.TaskDone(attemptID, status, "E1", "it broke", "stack", h.now); err != nil {
+		h.t.Fatalf("TaskDone(%s): %v", attemptID, err)
+	}
+	h.step()
+}
+
+func (h *harness) status(id string) pipeline.Status {
+	h.t.Helper()
+	in, ok := h.run.Instance(id)
+	if !ok {
+		h.t.Fatalf("no instance %s", id)
+	}
+	return in.Status
+}
+
+func (h *harness) wantStatus(want map[string]pipeline.Status) {
+	h.t.Helper()
+	for id, s := range want {
+		if got := h.status(id); got != s {
+			h.t.Errorf("%s is %s, want %s", id, got, s)
+		}
+	}
+}
+
+var (
+	str = pipeline.String
+	ref = pipeline.Ref
+)
+
+func hourly(occurrences string) pipeline.Object {
+	return object("Hourly", str("type", "Schedule"), str("period", "1 hour"),
+		str("startDateTime", "2026-01-01T00:00:00"), str("occurrences", occurrences))
+}
+
+func defaults(extra ...pipeline.Field) pipeline.Object {
+	return object("Default", append([]pipeline.Field{ref("schedule", "Hourly"), str("scheduleType", "cron")}, extra...)...)
+}
+
+func shell(id string, extra ...pipeline.Field) pipeline.Object {
+	return object(id, append([]pipeline.Field{str("type", "ShellCommandActivity"), str("command", "true"), str("workerGroup", "wg")}, extra...)...)
+}
+
+func TestRunBackfillOneAtATime(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, "2026-01-01T02:30:00", defaults(), hourly("3"), shell("A"))
+	if len(h.tasks) != 1 || h.tasks[0].AttemptID != "@A_2026-01-01T00:00:00_Attempt=1" || h.tasks[0].WorkerGroup != "wg" {
+		t.Fatalf("tasks after planning a 3-interval backfill = %+v, want only the first interval's", h.tasks)
+	}
+	h.wantStatus(map[string]pipeline.Status{
+		"@A_2026-01-01T00:00:00": pipeline.StatusWaitingForRunner,
+		"@A_2026-01-01T01:00:00": pipeline.StatusWaitingOnDependencies,
+		"@A_2026-01-01T02:00:00": pipeline.StatusWaitingOnDependencies,
+	})
+	for i, want := range []string{"@A_2026-01-01T00:00:00_Attempt=1", "@A_2026-01-01T01:00:00_Attempt=1", "@A_2026-01-01T02:00:00_Attempt=1"} {
+		a := h.claim()
+		if a != want {
+			t.Fatalf("claim %d = %s, want %s", i, a, want)
+		}
+		if got := h.status(strings.TrimSuffix(a, "_Attempt=1")); got != pipeline.StatusRunning {
+			t.Errorf("claimed instance is %s, want RUNNING", got)
+		}
+		h.done(a, pipeline.StatusFinished)
+	}
+	if !h.log.Finished {
+		t.Error("a finished finite pipeline was not reported finished")
+	}
+	in, _ := h.run.Instance("@A_2026-01-01T00:00:00")
+	if in.AttemptCount != 1 || in.TriesLeft != 2 || in.ActualStart.IsZero() || in.ActualEnd.IsZero() {
+		t.Errorf("finished instance = %+v, want 1 attempt, 2 tries left and actual times", in)
+	}
+}
+
+func TestRunDependencies(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, "2026-01-01T00:00:00",
+		defaults(), hourly("1"),
+		object("In", str("type", "S3DataNode"), str("directoryPath", "s3://in/")),
+		object("Mid", str("type", "S3DataNode"), str("directoryPath", "s3://mid/")),
+		shell("Copy", ref("input", "In"), ref("output", "Mid")),
+		shell("After", ref("input", "Mid")),
+		shell("Last", ref("dependsOn", "After")),
+	)
+	h.wantStatus(map[string]pipeline.Status{
+		"@In_2026-01-01T00:00:00":    pipeline.StatusFinished, // nothing writes it
+		"@Mid_2026-01-01T00:00:00":   pipeline.StatusWaitingOnDependencies,
+		"@Copy_2026-01-01T00:00:00":  pipeline.StatusWaitingForRunner,
+		"@After_2026-01-01T00:00:00": pipeline.StatusWaitingOnDependencies,
+		"@Last_2026-01-01T00:00:00":  pipeline.StatusWaitingOnDependencies,
+	})
+	h.done(h.claim(), pipeline.StatusFinished)
+	h.wantStatus(map[string]pipeline.Status{
+		"@Mid_2026-01-01T00:00:00":   pipeline.StatusFinished,
+		"@After_2026-01-01T00:00:00": pipeline.StatusWaitingForRunner,
+	})
+	h.done(h.claim(), pipeline.StatusFinished)
+	if a := h.claim(); a != "@Last_2026-01-01T00:00:00_Attempt=1" {
+		t.Errorf("third task = %s, want Last's", a)
+	}
+}
+
+func TestRunRetriesThenFails(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, "2026-01-01T00:00:00", defaults(), hourly("1"),
+		shell("A", str("maximumRetries", "1"), str("retryDelay", "3 minutes"), ref("onFail", "Page")),
+		object("Page", str("type", "SnsAlarm"), str("topicArn", "arn:aws:sns:us-east-1:1:t"), str("subject", "s"), str("message", "m")))
+	h.done(h.claim(), pipeline.StatusFailed)
+	const id = "@A_2026-01-01T00:00:00"
+	h.wantStatus(map[string]pipeline.Status{id: pipeline.StatusWaitingForRunner})
+	if len(h.tasks) != 1 || h.tasks[0].AttemptID != id+"_Attempt=2" || !h.tasks[0].NotBefore.Equal(h.now.Add(3*time.Minute)) {
+		t.Fatalf("retry task = %+v, want attempt 2 not before retryDelay", h.tasks)
+	}
+	a1, _ := h.run.Attempt(id + "_Attempt=1")
+	if a1.Status != pipeline.StatusFailed || a1.ErrorID != "E1" || a1.ErrorMessage != "it broke" || a1.ErrorStackTrace != "stack" {
+		t.Errorf("failed attempt = %+v, want FAILED with the runner's error", a1)
+	}
+	h.advance(3 * time.Minute)
+	h.done(h.claim(), pipeline.StatusFailed)
+	in, _ := h.run.Instance(id)
+	if in.Status != pipeline.StatusFailed || in.AttemptCount != 2 || in.TriesLeft != 0 || in.ErrorMessage != "it broke" {
+		t.Errorf("instance after its last try = %+v, want FAILED after 2 attempts", in)
+	}
+	if !slices.Contains(h.log.Actions, ActionOrder{ActionID: "Page", InstanceID: id, Event: "onFail"}) {
+		t.Errorf("actions = %+v, want onFail Page", h.log.Actions)
+	}
+	// A stale runner cannot complete an attempt that is over.
+	if err := h.run.TaskDone(id+"_Attempt=1", pipeline.StatusFinished, "", "", "", h.now); err == nil {
+		t.Error("TaskDone on a finished attempt succeeded")
+	}
+}
+
+func TestRunCascade(t *testing.T) {
+	t.Parallel()
+	for _, mode := range []string{"cascade", "none"} {
+		h := newHarness(t, "2026-01-01T00:00:00", defaults(str("failureAndRerunMode", mode), str("maximumRetries", "0")), hourly("1"),
+			shell("A"), shell("B", ref("dependsOn", "A")))
+		h.done(h.claim(), pipeline.StatusFailed)
+		const a, b = "@A_2026-01-01T00:00:00", "@B_2026-01-01T00:00:00"
+		if mode == "none" {
+			h.wantStatus(map[string]pipeline.Status{a: pipeline.StatusFailed, b: pipeline.StatusWaitingOnDependencies})
+			continue
+		}
+		h.wantStatus(map[string]pipeline.Status{a: pipeline.StatusFailed, b: pipeline.StatusCascadeFailed})
+		if in, _ := h.run.Instance(b); in.CascadeFailedOn != a {
+			t.Errorf("cascadeFailedOn = %q, want %s", in.CascadeFailedOn, a)
+		}
+		if err := h.run.Rerun(a, h.now); err != nil {
+			t.Fatal(err)
+		}
+		h.step()
+		h.wantStatus(map[string]pipeline.Status{a: pipeline.StatusWaitingForRunner, b: pipeline.StatusWaitingOnDependencies})
+		h.done(h.claim(), pipeline.StatusFinished)
+		h.done(h.claim(), pipeline.StatusFinished)
+		h.wantStatus(map[string]pipeline.Status{a: pipeline.StatusFinished, b: pipeline.StatusFinished})
+	}
+}
+
+func TestRunResource(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, "2026-01-01T00:00:00", defaults(), hourly("1"),
+		object("Box", str("type", "Ec2Resource"), str("terminateAfter", "1 hour")),
+		object("A", str("type", "ShellCommandActivity"), str("command", "true"), ref("runsOn", "Box"), str("workerGroup", "ignored")))
+	const box, a = "@Box_2026-01-01T00:00:00", "@A_2026-01-01T00:00:00"
+	h.wantStatus(map[string]pipeline.Status{box: pipeline.StatusRunning, a: pipeline.StatusWaitingForRunner})
+	if len(h.tasks) != 1 || h.tasks[0].WorkerGroup != ResourceWorkerGroup("df-TEST", "Box") {
+		t.Fatalf("tasks = %+v, want one on the resource's worker group (runsOn wins over workerGroup)", h.tasks)
+	}
+	if in, _ := h.run.Instance(a); in.Resource != box {
+		t.Errorf("activity's resource = %q, want %s", in.Resource, box)
+	}
+	h.done(h.claim(), pipeline.StatusFinished)
+	h.wantStatus(map[string]pipeline.Status{box: pipeline.StatusFinished})
+}
+
+func TestRunTimeseriesWaitsForTheEnd(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, "2026-01-01T00:10:00", object("Default", ref("schedule", "Hourly"), str("scheduleType", "timeseries")),
+		hourly("1"), shell("A"))
+	if len(h.tasks) != 0 || !h.wake.Equal(at("2026-01-01T01:00:00")) {
+		t.Fatalf("tasks %+v, wake %v; want none until 01:00", h.tasks, h.wake)
+	}
+	h.advance(50 * time.Minute)
+	if len(h.tasks) != 1 {
+		t.Fatalf("tasks at the end of the interval = %+v, want one", h.tasks)
+	}
+}
+
+func TestRunAttemptTimeoutAndLateAction(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, "2026-01-01T00:00:00", defaults(), hourly("1"),
+		shell("A", str("attemptTimeout", "20 minutes"), str("lateAfterTimeout", "30 minutes"), ref("onLateAction", "Stop"),
+			str("retryDelay", "2 minutes")),
+		object("Stop", str("type", "Terminate")))
+	first := h.claim()
+	h.advance(20 * time.Minute)
+	a, _ := h.run.Attempt(first)
+	if a.Status != pipeline.StatusTimedOut || !slices.Contains(h.log.Cancel, "task-"+first) {
+		t.Errorf("attempt after attemptTimeout = %s, cancels %v; want TIMEDOUT and its task canceled", a.Status, h.log.Cancel)
+	}
+	h.advance(10 * time.Minute)
+	want := ActionOrder{ActionID: "Stop", InstanceID: "@A_2026-01-01T00:00:00", Event: "onLateAction"}
+	if !slices.Contains(h.log.Actions, want) {
+		t.Errorf("actions = %+v, want the late action", h.log.Actions)
+	}
+	h.advance(time.Hour)
+	n := 0
+	for _, x := range h.log.Actions {
+		if x == want {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("late action fired %d times, want once", n)
+	}
+}
+
+func TestRunSetStatus(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, "2026-01-01T00:00:00", defaults(str("maximumRetries", "0")), hourly("2"), shell("A"), shell("B", ref("dependsOn", "A")))
+	const a0, b0 = "@A_2026-01-01T00:00:00", "@B_2026-01-01T00:00:00"
+	// Cancel a running instance: its runner is told to stop.
+	attempt := h.claim()
+	if err := h.run.Cancel(a0, h.now); err != nil {
+		t.Fatal(err)
+	}
+	h.step()
+	if h.status(a0) != pipeline.StatusCanceled || !slices.Contains(h.log.Cancel, "task-"+attempt) {
+		t.Errorf("canceled instance %s, cancels %v", h.status(a0), h.log.Cancel)
+	}
+	if err := h.run.Cancel(a0, h.now); err == nil {
+		t.Error("canceling a canceled instance succeeded")
+	}
+	// MARK_FINISHED lets the consumer go on.
+	if err := h.run.MarkFinished(a0, h.now); err != nil {
+		t.Fatal(err)
+	}
+	h.step()
+	h.wantStatus(map[string]pipeline.Status{a0: pipeline.StatusFinished, b0: pipeline.StatusWaitingForRunner})
+
+	// Pause the next interval's component before it is due.
+	h.run.Pause("A")
+	h.advance(time.Hour)
+	const a1 = "@A_2026-01-01T01:00:00"
+	h.wantStatus(map[string]pipeline.Status{a1: pipeline.StatusPaused})
+	h.run.Resume("A")
+	h.step()
+	h.wantStatus(map[string]pipeline.Status{a1: pipeline.StatusWaitingForRunner})
+	if err := h.run.Rerun("@nope", h.now); err != ErrUnknownObject {
+		t.Errorf("Rerun(unknown) = %v", err)
+	}
+}
+
+// TestRunRestart rebuilds the Run from what it reported, as a restarted
+// scheduler does from the store, and checks it carries on without
+// repeating or losing anything.
+func TestRunRestart(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, "2026-01-01T02:30:00", defaults(), hourly("3"), shell("A"))
+	h.done(h.claim(), pipeline.StatusFinished)
+	instances := map[string]*pipeline.Instance{}
+	for _, in := range h.log.Instances {
+		c := *in
+		instances[in.ID] = &c
+	}
+	attempts := map[string]*pipeline.Attempt{}
+	for _, a := range h.log.Attempts {
+		c := *a
+		attempts[a.ID] = &c
+	}
+	var ins []*pipeline.Instance
+	for _, in := range instances {
+		ins = append(ins, in)
+	}
+	var ats []*pipeline.Attempt
+	for _, a := range attempts {
+		ats = append(ats, a)
+	}
+	h2 := &harness{t: t, run: NewRun("df-TEST", 1, h.run.Graph, nil, ins, ats), now: h.now, tasks: h.tasks}
+	h2.step()
+	if len(h2.log.Tasks) != 0 || len(h2.tasks) != 1 || h2.tasks[0].AttemptID != "@A_2026-01-01T01:00:00_Attempt=1" {
+		t.Fatalf("after restart: new tasks %+v, queued %+v; want only the one already queued", h2.log.Tasks, h2.tasks)
+	}
+	h2.done(h2.claim(), pipeline.StatusFinished)
+	h2.done(h2.claim(), pipeline.StatusFinished)
+	if !h2.log.Finished {
+		t.Error("restarted run did not finish")
+	}
+}
+
+// BenchmarkRunYearBackfill adds a year of 15-minute instances of ten
+// activities (350,400) to a Run and steps it: the in-memory half of the
+// scheduler benchmark, without persistence.
+func BenchmarkRunYearBackfill(b *testing.B) {
+	objs := []pipeline.Object{
+		object("Default", ref("schedule", "Q"), str("scheduleType", "cron")),
+		object("Q", str("type", "Schedule"), str("period", "15 minutes"), str("startDateTime", "2025-01-01T00:00:00")),
+	}
+	for i := range 10 {
+		objs = append(objs, shell("Act"+string(rune('A'+i))))
+	}
+	g, err := Compile(&pipeline.Definition{Objects: objs}, CompileOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	now := at("2025-12-31T23:59:59")
+	p := PlanInstances(PlanInput{Components: g.Components(), Now: now})
+	b.ResetTimer()
+	for b.Loop() {
+		r := NewRun("df-BENCH", 1, g, nil, nil, nil)
+		r.Add(p.Create)
+		ch, _ := r.Step(now)
+		if len(ch.Tasks) != 10 || len(ch.Instances) != 350400 {
+			b.Fatalf("%d tasks, %d instances", len(ch.Tasks), len(ch.Instances))
+		}
+	}
+}

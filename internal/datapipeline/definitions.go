@@ -25,16 +25,24 @@ func (s *Service) PutPipelineDefinition(ctx context.Context, in *PutPipelineDefi
 		return nil, err
 	}
 	def := &pipeline.Definition{Objects: in.PipelineObjects, ParameterObjects: in.ParameterObjects, ParameterValues: in.ParameterValues}
-	res := pipeline.Validate(def, s.cfg.Limits)
-	if len(res.Fatal) > 0 {
-		return nil, invalidRequest("%s", res.FatalMessage())
-	}
 	// The one encoding of this version: it is what is stored and what every
 	// GetPipelineDefinition of it returns. Like the response encoder (and
 	// AWS), it does not escape <, > and &, so a shell command with &&
 	// round-trips as sent.
 	doc := appendDefinition(nil, def)
+	var res *pipeline.Result
 	_, err = s.store.PipelineUpdate(ctx, who.AccountID, in.PipelineID, func(p *store.Pipeline) error {
+		// Validated here, against the active definition read in the same
+		// transaction, because edits of an activated pipeline are judged
+		// against it (§7.4).
+		r, err := s.validate(p, def)
+		if err != nil {
+			return err
+		}
+		res = r
+		if len(res.Fatal) > 0 {
+			return invalidRequest("%s", res.FatalMessage())
+		}
 		if p.State == pipeline.StateFinished {
 			return invalidRequest("Pipeline %s is FINISHED; its definition cannot be changed.", p.ID)
 		}
@@ -47,6 +55,21 @@ func (s *Service) PutPipelineDefinition(ctx context.Context, in *PutPipelineDefi
 	return &PutPipelineDefinitionOutput{
 		ValidationErrors: nonNil(res.Errors), ValidationWarnings: nonNil(res.Warnings), Errored: res.Errored(),
 	}, nil
+}
+
+// validate judges def as the next definition of pipeline p: against the
+// service's limits and clock, and against p's active definition if it has
+// been activated.
+func (s *Service) validate(p *store.Pipeline, def *pipeline.Definition) (*pipeline.Result, error) {
+	opt := pipeline.Options{Limits: s.cfg.Limits, Now: s.now()}
+	if p.Active != nil {
+		active, err := decoded(p.ID, p.Active)
+		if err != nil {
+			return nil, err
+		}
+		opt.Active = active
+	}
+	return pipeline.Validate(def, opt), nil
 }
 
 func nonNil[T any](s []T) []T {
@@ -66,11 +89,15 @@ func (s *Service) ValidatePipelineDefinition(ctx context.Context, in *ValidatePi
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.store.PipelineGet(ctx, who.AccountID, in.PipelineID); err != nil {
+	p, err := s.store.PipelineGet(ctx, who.AccountID, in.PipelineID)
+	if err != nil {
 		return nil, pipelineError(err, in.PipelineID)
 	}
 	def := &pipeline.Definition{Objects: in.PipelineObjects, ParameterObjects: in.ParameterObjects, ParameterValues: in.ParameterValues}
-	res := pipeline.Validate(def, s.cfg.Limits)
+	res, err := s.validate(p, def)
+	if err != nil {
+		return nil, err
+	}
 	return &ValidatePipelineDefinitionOutput{
 		ValidationErrors: nonNil(res.Errors), ValidationWarnings: nonNil(res.Warnings), Errored: res.Errored(),
 	}, nil

@@ -25,26 +25,29 @@ func (s *Service) PutPipelineDefinition(ctx context.Context, in *PutPipelineDefi
 		return nil, err
 	}
 	def := &pipeline.Definition{Objects: in.PipelineObjects, ParameterObjects: in.ParameterObjects, ParameterValues: in.ParameterValues}
+	// Fatal problems never depend on the stored pipeline, so they are
+	// reported before it is looked up, as AWS does.
+	res := pipeline.Validate(def, pipeline.Options{Limits: s.cfg.Limits, Now: s.now()})
+	if len(res.Fatal) > 0 {
+		return nil, invalidRequest("%s", res.FatalMessage())
+	}
 	// The one encoding of this version: it is what is stored and what every
 	// GetPipelineDefinition of it returns. Like the response encoder (and
 	// AWS), it does not escape <, > and &, so a shell command with &&
 	// round-trips as sent.
 	doc := appendDefinition(nil, def)
-	var res *pipeline.Result
 	_, err = s.store.PipelineUpdate(ctx, who.AccountID, in.PipelineID, func(p *store.Pipeline) error {
-		// Validated here, against the active definition read in the same
-		// transaction, because edits of an activated pipeline are judged
-		// against it (§7.4).
-		r, err := s.validate(p, def)
-		if err != nil {
-			return err
-		}
-		res = r
-		if len(res.Fatal) > 0 {
-			return invalidRequest("%s", res.FatalMessage())
-		}
 		if p.State == pipeline.StateFinished {
 			return invalidRequest("Pipeline %s is FINISHED; its definition cannot be changed.", p.ID)
+		}
+		if p.Active != nil {
+			// Edits of an activated pipeline are judged against its
+			// active definition (§7.4), read in this transaction.
+			r, err := s.validate(p, def)
+			if err != nil {
+				return err
+			}
+			res = r
 		}
 		p.Latest = &store.Definition{Doc: doc, Errored: res.Errored(), PutAt: s.now()}
 		return nil

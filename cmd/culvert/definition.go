@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"github.com/culvert/culvert/internal/pipeline"
 )
@@ -91,7 +92,7 @@ func (c *validateCommand) Run(args []string) error {
 			invalid = true
 			continue
 		}
-		res := pipeline.Validate(def, pipeline.Limits{MaxObjects: *maxObjects})
+		res := pipeline.Validate(def, pipeline.Options{Limits: pipeline.Limits{MaxObjects: *maxObjects}, Now: time.Now()})
 		for _, e := range res.Errors {
 			for _, msg := range e.Errors {
 				fmt.Fprintf(c.main.Stdout, "%s: %s: error: %s\n", name, e.ID, msg)

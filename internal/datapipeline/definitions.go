@@ -25,7 +25,9 @@ func (s *Service) PutPipelineDefinition(ctx context.Context, in *PutPipelineDefi
 		return nil, err
 	}
 	def := &pipeline.Definition{Objects: in.PipelineObjects, ParameterObjects: in.ParameterObjects, ParameterValues: in.ParameterValues}
-	res := pipeline.Validate(def, s.cfg.Limits)
+	// Fatal problems never depend on the stored pipeline, so they are
+	// reported before it is looked up, as AWS does.
+	res := pipeline.Validate(def, pipeline.Options{Limits: s.cfg.Limits, Now: s.now()})
 	if len(res.Fatal) > 0 {
 		return nil, invalidRequest("%s", res.FatalMessage())
 	}
@@ -38,6 +40,15 @@ func (s *Service) PutPipelineDefinition(ctx context.Context, in *PutPipelineDefi
 		if p.State == pipeline.StateFinished {
 			return invalidRequest("Pipeline %s is FINISHED; its definition cannot be changed.", p.ID)
 		}
+		if p.Active != nil {
+			// Edits of an activated pipeline are judged against its
+			// active definition (§7.4), read in this transaction.
+			r, err := s.validate(p, def)
+			if err != nil {
+				return err
+			}
+			res = r
+		}
 		p.Latest = &store.Definition{Doc: doc, Errored: res.Errored(), PutAt: s.now()}
 		return nil
 	})
@@ -47,6 +58,21 @@ func (s *Service) PutPipelineDefinition(ctx context.Context, in *PutPipelineDefi
 	return &PutPipelineDefinitionOutput{
 		ValidationErrors: nonNil(res.Errors), ValidationWarnings: nonNil(res.Warnings), Errored: res.Errored(),
 	}, nil
+}
+
+// validate judges def as the next definition of pipeline p: against the
+// service's limits and clock, and against p's active definition if it has
+// been activated.
+func (s *Service) validate(p *store.Pipeline, def *pipeline.Definition) (*pipeline.Result, error) {
+	opt := pipeline.Options{Limits: s.cfg.Limits, Now: s.now()}
+	if p.Active != nil {
+		active, err := decoded(p.ID, p.Active)
+		if err != nil {
+			return nil, err
+		}
+		opt.Active = active
+	}
+	return pipeline.Validate(def, opt), nil
 }
 
 func nonNil[T any](s []T) []T {
@@ -66,11 +92,15 @@ func (s *Service) ValidatePipelineDefinition(ctx context.Context, in *ValidatePi
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.store.PipelineGet(ctx, who.AccountID, in.PipelineID); err != nil {
+	p, err := s.store.PipelineGet(ctx, who.AccountID, in.PipelineID)
+	if err != nil {
 		return nil, pipelineError(err, in.PipelineID)
 	}
 	def := &pipeline.Definition{Objects: in.PipelineObjects, ParameterObjects: in.ParameterObjects, ParameterValues: in.ParameterValues}
-	res := pipeline.Validate(def, s.cfg.Limits)
+	res, err := s.validate(p, def)
+	if err != nil {
+		return nil, err
+	}
 	return &ValidatePipelineDefinitionOutput{
 		ValidationErrors: nonNil(res.Errors), ValidationWarnings: nonNil(res.Warnings), Errored: res.Errored(),
 	}, nil

@@ -55,7 +55,13 @@ type Problem struct {
 //     objects on a parent cycle and repeated ids are not checked, references
 //     to missing objects and empty values are not judged.
 func CheckTypes(def *Definition) []Problem {
-	c := typeChecker{r: NewResolver(def), def: def}
+	return checkTypes(def, NewResolver(def))
+}
+
+// checkTypes is CheckTypes with a resolver the caller shares with other
+// checks, so that Validate resolves every object only once.
+func checkTypes(def *Definition, r *Resolver) []Problem {
+	c := typeChecker{r: r, def: def}
 	c.perObject = make([][]Problem, len(def.Objects))
 	c.isParent = make([]bool, len(def.Objects))
 	for i := range def.Objects {

@@ -9,8 +9,9 @@
 // in exactly the shape GetPipelineDefinition returns; encoding it once on put
 // is what keeps reads cheap.
 //
-// Validation is reached through [Validate]. This package currently performs
-// the structural checks (ids, names, references, runtime-field keys); the
-// object-type catalog and the expression language plug in behind the same
-// function.
+// Validation is reached through [Validate]: the structural checks (ids,
+// names, references, runtime-field keys, sizes), the object-type catalog
+// ([CheckTypes], on the effective view that [Resolver] computes), and the
+// rules across fields and objects (rules*.go), including parsing every
+// expression with the expr package.
 package pipeline

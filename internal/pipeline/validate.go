@@ -2,7 +2,9 @@ package pipeline
 
 import (
 	"fmt"
+	"slices"
 	"strings"
+	"time"
 )
 
 // Limits bounds the size of a definition. Zero fields take the documented
@@ -91,11 +93,28 @@ func message(code, format string, args ...any) string {
 	return code + ":  " + fmt.Sprintf(format, args...)
 }
 
-// collector gathers messages per object id in first-seen order, because AWS
-// returns one entry per object and users read them in definition order.
+// collector gathers messages per object id. Entries are put in definition
+// order at the end (see sortEntries), because AWS returns one entry per
+// object and users read them in definition order; messages within an entry
+// keep the order in which the checks found them.
 type collector struct {
-	errIdx map[string]int
-	r      Result
+	errIdx  map[string]int
+	warnIdx map[string]int
+	r       Result
+}
+
+// warn records a warning, which never makes the result errored.
+func (c *collector) warn(id, msg string) {
+	if c.warnIdx == nil {
+		c.warnIdx = map[string]int{}
+	}
+	i, ok := c.warnIdx[id]
+	if !ok {
+		i = len(c.r.Warnings)
+		c.warnIdx[id] = i
+		c.r.Warnings = append(c.r.Warnings, ValidationWarning{ID: id})
+	}
+	c.r.Warnings[i].Warnings = append(c.r.Warnings[i].Warnings, msg)
 }
 
 func (c *collector) err(id string, fatal bool, msg string) {
@@ -114,17 +133,81 @@ func (c *collector) err(id string, fatal bool, msg string) {
 	}
 }
 
+// Options are the inputs of Validate besides the definition itself. The
+// zero value validates a new pipeline's definition against the default
+// limits, without the checks that need a clock.
+type Options struct {
+	// Limits bounds the definition's size; zero fields take DefaultLimits.
+	Limits Limits
+	// Now is the time of validation. The backfill warning compares schedule
+	// starts with it; the zero time means "unknown" and skips that warning,
+	// so that the core never reads the clock itself.
+	Now time.Time
+	// Active is the definition the pipeline was last activated with, or nil
+	// if it never was. When set, the edits AWS forbids on an activated
+	// pipeline (§7.4) are reported as errors.
+	Active *Definition
+}
+
 // Validate judges a definition. It never fails: every problem is reported in
 // the Result, classified as AWS classifies it.
 //
 // Model-level constraints on the request (lengths, the character pattern,
 // required members) are the wire layer's job and have been enforced before
 // Validate runs; Validate still copes with any input without panicking.
-func Validate(def *Definition, lim Limits) *Result {
-	lim = lim.withDefaults()
+//
+// The checks, in the order their messages appear for an object: structure
+// (validateStructure), the object-type catalog (CheckTypes), then the rules
+// that look across fields and objects: schedules and schedule types,
+// numeric bounds, dependency cycles, parameters, expressions, edits of an
+// activated pipeline, and the warnings.
+func Validate(def *Definition, opt Options) *Result {
+	lim := opt.Limits.withDefaults()
 	var c collector
 	validateStructure(def, lim, &c)
+	r := NewResolver(def)
+	for _, p := range checkTypes(def, r) {
+		c.err(p.ObjectID, false, p.Message)
+	}
+	v := newRuleChecker(def, r, &c)
+	v.checkSchedules()
+	v.checkNumbers()
+	v.checkCycles()
+	v.checkParameters()
+	v.checkExpressions()
+	if opt.Active != nil {
+		v.checkEdits(opt.Active)
+	}
+	v.warnings(opt.Now)
+	sortEntries(def, &c.r)
 	return &c.r
+}
+
+// sortEntries puts the entries in definition order: the pipeline as a
+// whole first, then objects, then parameters, then anything else (ids of
+// values for undeclared parameters, unnamed objects) in the order found.
+func sortEntries(def *Definition, r *Result) {
+	rank := make(map[string]int, len(def.Objects)+len(def.ParameterObjects)+1)
+	rank["Pipeline"] = -1
+	for i := range def.Objects {
+		if _, ok := rank[def.Objects[i].ID]; !ok {
+			rank[def.Objects[i].ID] = i
+		}
+	}
+	for i, p := range def.ParameterObjects {
+		if _, ok := rank[p.ID]; !ok {
+			rank[p.ID] = len(def.Objects) + i
+		}
+	}
+	last := len(def.Objects) + len(def.ParameterObjects)
+	rankOf := func(id string) int {
+		if k, ok := rank[id]; ok {
+			return k
+		}
+		return last
+	}
+	slices.SortStableFunc(r.Errors, func(a, b ValidationError) int { return rankOf(a.ID) - rankOf(b.ID) })
+	slices.SortStableFunc(r.Warnings, func(a, b ValidationWarning) int { return rankOf(a.ID) - rankOf(b.ID) })
 }
 
 // validateStructure checks what holds for every object regardless of type:

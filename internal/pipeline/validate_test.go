@@ -11,6 +11,12 @@ func ptr(s string) *string { return &s }
 
 func obj(id string, fields ...Field) Object { return Object{ID: id, Name: id, Fields: fields} }
 
+// csv is an object of a type with no required fields and no schedule, so
+// that a test of one structural check sees only that check's messages.
+func csv(id string, fields ...Field) Object {
+	return Object{ID: id, Name: id, Fields: append([]Field{String("type", "CSV")}, fields...)}
+}
+
 func TestValidate(t *testing.T) {
 	t.Parallel()
 	empty := ""
@@ -23,15 +29,16 @@ func TestValidate(t *testing.T) {
 		{
 			name: "clean",
 			def: Definition{Objects: []Object{
-				obj("Default", String("workerGroup", "wg")),
+				obj("Default", String("scheduleType", "ondemand"), String("workerGroup", "wg"),
+					String("pipelineLogUri", "s3://bucket/logs/")),
 				obj("Hello", String("type", "ShellCommandActivity"), String("command", "echo"), Ref("parent", "Default")),
 			}},
 		},
 		{
 			name: "missing reference is saved but errored",
-			def:  Definition{Objects: []Object{obj("A", Ref("schedule", "Nope"))}},
+			def:  Definition{Objects: []Object{csv("A", Ref("myLink", "Nope"))}},
 			wantErrs: []ValidationError{{ID: "A", Errors: []string{
-				"INVALID_REFERENCE:  'schedule' refers to 'Nope', which is not an object in this pipeline."}}},
+				"INVALID_REFERENCE:  'myLink' refers to 'Nope', which is not an object in this pipeline."}}},
 		},
 		{
 			name: "empty string value is fatal",
@@ -42,7 +49,7 @@ func TestValidate(t *testing.T) {
 		},
 		{
 			name:      "missing name is fatal",
-			def:       Definition{Objects: []Object{{ID: "A", Fields: []Field{}}}},
+			def:       Definition{Objects: []Object{{ID: "A", Fields: []Field{String("type", "CSV")}}}},
 			wantErrs:  []ValidationError{{ID: "A", Errors: []string{"EMPTY_VALUE:  The object has no name."}}},
 			wantFatal: 1,
 		},
@@ -54,34 +61,34 @@ func TestValidate(t *testing.T) {
 		},
 		{
 			name:      "field without any value is fatal",
-			def:       Definition{Objects: []Object{obj("A", Field{Key: "x"})}},
-			wantErrs:  []ValidationError{{ID: "A", Errors: []string{"EMPTY_VALUE:  'x' has neither a string value nor a reference value."}}},
+			def:       Definition{Objects: []Object{csv("A", Field{Key: "myX"})}},
+			wantErrs:  []ValidationError{{ID: "A", Errors: []string{"EMPTY_VALUE:  'myX' has neither a string value nor a reference value."}}},
 			wantFatal: 1,
 		},
 		{
 			name: "empty reference beside a string value is still fatal",
-			def:  Definition{Objects: []Object{obj("A", Field{Key: "x", StringValue: ptr("a"), RefValue: &empty})}},
+			def:  Definition{Objects: []Object{csv("A", Field{Key: "myX", StringValue: ptr("a"), RefValue: &empty})}},
 			wantErrs: []ValidationError{{ID: "A", Errors: []string{
-				"EMPTY_VALUE:  'x' has an empty reference.",
-				"INVALID_FIELD_VALUE:  'x' has both a string value and a reference value."}}},
+				"EMPTY_VALUE:  'myX' has an empty reference.",
+				"INVALID_FIELD_VALUE:  'myX' has both a string value and a reference value."}}},
 			wantFatal: 1,
 		},
 		{
 			name: "duplicate id",
-			def:  Definition{Objects: []Object{obj("A"), obj("A")}},
+			def:  Definition{Objects: []Object{csv("A"), csv("A")}},
 			wantErrs: []ValidationError{{ID: "A", Errors: []string{
 				"DUPLICATE_ID:  Another object already has the id 'A'."}}},
 		},
 		{
 			name: "runtime field",
-			def:  Definition{Objects: []Object{obj("A", String("@status", "x"))}},
+			def:  Definition{Objects: []Object{csv("A", String("@status", "x"))}},
 			wantErrs: []ValidationError{{ID: "A", Errors: []string{
 				"READ_ONLY_FIELD:  '@status' is a runtime field; fields starting with '@' are set by the service."}}},
 		},
 		{
 			name: "parent cycle flags only the objects on it",
 			def: Definition{Objects: []Object{
-				obj("A", Ref("parent", "B")), obj("B", Ref("parent", "A")), obj("C", Ref("parent", "A")),
+				csv("A", Ref("parent", "B")), csv("B", Ref("parent", "A")), csv("C", Ref("parent", "A")),
 			}},
 			wantErrs: []ValidationError{
 				{ID: "A", Errors: []string{"CYCLIC_REFERENCE:  The 'parent' chain of 'A' leads back to itself."}},
@@ -90,7 +97,7 @@ func TestValidate(t *testing.T) {
 		},
 		{
 			name: "self parent",
-			def:  Definition{Objects: []Object{obj("A", Ref("parent", "A"))}},
+			def:  Definition{Objects: []Object{csv("A", Ref("parent", "A"))}},
 			wantErrs: []ValidationError{
 				{ID: "A", Errors: []string{"CYCLIC_REFERENCE:  The 'parent' chain of 'A' leads back to itself."}},
 			},
@@ -98,8 +105,8 @@ func TestValidate(t *testing.T) {
 		{
 			name: "duplicate parameter",
 			def: Definition{ParameterObjects: []ParameterObject{
-				{ID: "myP", Attributes: []ParameterAttribute{{Key: "type", StringValue: "String"}}},
-				{ID: "myP", Attributes: []ParameterAttribute{{Key: "type", StringValue: "String"}}},
+				{ID: "myP", Attributes: []ParameterAttribute{{Key: "default", StringValue: "v"}}},
+				{ID: "myP", Attributes: []ParameterAttribute{{Key: "default", StringValue: "v"}}},
 			}},
 			wantErrs: []ValidationError{{ID: "myP", Errors: []string{"DUPLICATE_PARAMETER:  Another parameter already has the id 'myP'."}}},
 		},
@@ -107,7 +114,7 @@ func TestValidate(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			got := Validate(&tc.def, Limits{})
+			got := Validate(&tc.def, Options{})
 			if diff := cmp.Diff(tc.wantErrs, got.Errors); diff != "" {
 				t.Errorf("Validate() errors mismatch (-want +got):\n%s", diff)
 			}
@@ -127,14 +134,14 @@ func TestValidateLimits(t *testing.T) {
 	for i := range 101 {
 		def.Objects = append(def.Objects, obj("O"+strings.Repeat("x", i)))
 	}
-	res := Validate(&def, Limits{})
+	res := Validate(&def, Options{})
 	if len(res.Fatal) != 1 || !strings.Contains(res.Fatal[0], "TOO_MANY_OBJECTS") {
 		t.Fatalf("101 objects: fatal = %q, want one TOO_MANY_OBJECTS", res.Fatal)
 	}
 	if !strings.HasPrefix(res.FatalMessage(), "Pipeline definition has errors: Could not save the pipeline definition due to FATAL errors: [") {
 		t.Errorf("FatalMessage() = %q", res.FatalMessage())
 	}
-	if res := Validate(&def, Limits{MaxObjects: 200}); len(res.Fatal) != 0 {
+	if res := Validate(&def, Options{Limits: Limits{MaxObjects: 200}}); len(res.Fatal) != 0 {
 		t.Errorf("MaxObjects 200: fatal = %q, want none", res.Fatal)
 	}
 
@@ -142,13 +149,13 @@ func TestValidateLimits(t *testing.T) {
 	for i := range fields {
 		fields[i] = String("myField", "v")
 	}
-	res = Validate(&Definition{Objects: []Object{obj("A", fields...)}}, Limits{})
+	res = Validate(&Definition{Objects: []Object{obj("A", fields...)}}, Options{})
 	if len(res.Errors) != 1 || !strings.HasPrefix(res.Errors[0].Errors[0], "TOO_MANY_FIELDS:") || len(res.Fatal) != 0 {
 		t.Errorf("51 fields: errors = %v fatal = %v, want one non-fatal TOO_MANY_FIELDS", res.Errors, res.Fatal)
 	}
 
 	big := strings.Repeat("x", 8000)
-	res = Validate(&Definition{Objects: []Object{obj("A", String("myA", big), String("myB", big))}}, Limits{})
+	res = Validate(&Definition{Objects: []Object{obj("A", String("myA", big), String("myB", big))}}, Options{})
 	if len(res.Errors) != 1 || !strings.HasPrefix(res.Errors[0].Errors[0], "OBJECT_TOO_LARGE:") {
 		t.Errorf("16 KB object: errors = %v, want OBJECT_TOO_LARGE", res.Errors)
 	}
@@ -164,6 +171,6 @@ func FuzzValidate(f *testing.F) {
 			{ID: id1, Name: id1, Fields: []Field{Ref(k1, v1), String(k2, v2)}},
 			{ID: id2, Name: id2, Fields: []Field{Ref(k2, v2), Ref("parent", id1)}},
 		}}
-		Validate(&def, Limits{})
+		Validate(&def, Options{})
 	})
 }

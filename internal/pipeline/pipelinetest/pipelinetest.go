@@ -13,13 +13,20 @@ import (
 // Definition returns a realistic definition of n objects (n ≥ 6), shaped
 // like bench/load's: a Default, Schedules, Ec2Resources, and S3DataNodes in
 // and out of ShellCommandActivities, 5–6 fields each, every reference
-// resolving. At n = 100 its PutPipelineDefinition body is about 27 KB.
+// resolving. Activity i reads node i and writes node i+1, which activity
+// i+1 reads, and depends on activity i-1, so the work is one chain with no
+// loop. It validates without errors or warnings as long as the validation
+// time is before its schedules start (2024-01-01): after that, its cascade
+// failure mode earns the backfill warning. At n = 100 its
+// PutPipelineDefinition body is about 27 KB.
 func Definition(n int) []pipeline.Object {
-	schedules := max(2, n/25)
+	schedules := max(1, n/25)
 	resources := max(1, n*15/100)
 	rest := n - 1 - schedules - resources
-	nodes := (rest + 1) / 2
-	activities := rest - nodes
+	// One node more than activities, so the last output is a node of its
+	// own rather than the first input (which would close a loop).
+	activities := (rest - 1) / 2
+	nodes := rest - activities
 
 	objs := make([]pipeline.Object, 0, n)
 	add := func(id, name string, fields ...pipeline.Field) {

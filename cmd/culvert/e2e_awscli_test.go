@@ -316,13 +316,13 @@ func TestAWSCLI(t *testing.T) {
 
 	// --parameter-values replaces the file's values.
 	mustJSON(t, &put, "put-pipeline-definition", "--pipeline-id", id, "--pipeline-definition", "file://testdata/definition.json",
-		"--parameter-values", "myGreeting=hi there", "myTags=x", "myTags=y")
+		"--parameter-values", "myGreeting=hi there", "myOutputFile=/tmp/b.txt", "myTags=x", "myTags=y")
 	if put.Errored {
 		t.Errorf("put-pipeline-definition with --parameter-values: %+v", put)
 	}
 	got := readDefinitionFile(t, mustRun(t, "get-pipeline-definition", "--pipeline-id", id, "--pipeline-version", "latest"))
 	wantWithValues := want
-	wantWithValues.Values = map[string]any{"myGreeting": "hi there", "myTags": []any{"x", "y"}}
+	wantWithValues.Values = map[string]any{"myGreeting": "hi there", "myOutputFile": "/tmp/b.txt", "myTags": []any{"x", "y"}}
 	if diff := cmp.Diff(wantWithValues.normalize(), got.normalize()); diff != "" {
 		t.Errorf("get-pipeline-definition after --parameter-values mismatch (-want +got):\n%s", diff)
 	}

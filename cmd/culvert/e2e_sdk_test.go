@@ -240,7 +240,8 @@ func TestSDKPipelineLifecycle(t *testing.T) {
 	}
 	broken := slices.Clone(def.PipelineObjects)
 	broken[4] = object("Copy", "Copy", str("type", "ShellCommandActivity"), str("command", "true"), ref("runsOn", "NoSuchResource"))
-	v, err = c.ValidatePipelineDefinition(ctx, &datapipeline.ValidatePipelineDefinitionInput{PipelineId: aws.String(id), PipelineObjects: broken})
+	v, err = c.ValidatePipelineDefinition(ctx, &datapipeline.ValidatePipelineDefinitionInput{PipelineId: aws.String(id),
+		PipelineObjects: broken, ParameterObjects: def.ParameterObjects})
 	if err != nil {
 		t.Fatalf("ValidatePipelineDefinition of a broken definition: %v", err)
 	}

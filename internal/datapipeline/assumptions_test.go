@@ -44,6 +44,40 @@ func TestActivatePipeline(t *testing.T) {
 		}
 	})
 
+	t.Run("RequiredParameterGivenAtActivation", func(t *testing.T) {
+		t.Parallel()
+		svc, b := setup(t)
+		id := create(t, svc, b.ctx, "p", "u")
+		const objects = `[{"id":"Default","name":"Default","fields":[{"key":"scheduleType","stringValue":"ondemand"}]},
+			{"id":"A","name":"A","fields":[{"key":"type","stringValue":"ShellCommandActivity"},
+			{"key":"command","stringValue":"echo #{myGreeting} #{myName}"},{"key":"workerGroup","stringValue":"wg"}]}]`
+		out := mustCall(t, svc, b.ctx, "PutPipelineDefinition", `{"pipelineId":%q,"pipelineObjects":%s,
+			"parameterObjects":[{"id":"myGreeting","attributes":[{"key":"type","stringValue":"String"}]},
+				{"id":"myName","attributes":[{"key":"type","stringValue":"String"}]}],
+			"parameterValues":[{"id":"myName","stringValue":"stored"}]}`, id, objects).(*datapipeline.PutPipelineDefinitionOutput)
+		if !out.Errored || len(out.ValidationErrors) != 1 || out.ValidationErrors[0].ID != "myGreeting" {
+			t.Fatalf("Put without a value for a required parameter: errored=%v %+v, want one error on myGreeting",
+				out.Errored, out.ValidationErrors)
+		}
+		_, err := call(t, svc, b.ctx, "ActivatePipeline", `{"pipelineId":%q}`, id)
+		if msg := wantCode(t, err, datapipeline.CodeInvalidRequestException); !strings.Contains(msg, "myGreeting") {
+			t.Errorf("activation without the value: message %q, want it to name myGreeting", msg)
+		}
+		mustCall(t, svc, b.ctx, "ActivatePipeline",
+			`{"pipelineId":%q,"parameterValues":[{"id":"myGreeting","stringValue":"hello"}]}`, id)
+		// The stored value of myName is kept: activation's values win per
+		// parameter, not wholesale.
+		want := `"parameterValues":[{"id":"myName","stringValue":"stored"},{"id":"myGreeting","stringValue":"hello"}]`
+		for _, version := range []string{"latest", "active"} {
+			if got := getDefinition(t, svc, b.ctx, id, version); !strings.Contains(got, want) {
+				t.Errorf("%s definition = %s, want %s", version, got, want)
+			}
+		}
+		if got := fieldMap(t, describe(t, svc, b.ctx, id).Fields)["@pipelineState"]; got != "SCHEDULED" {
+			t.Errorf("@pipelineState = %q, want SCHEDULED", got)
+		}
+	})
+
 	t.Run("DeactivateStates", func(t *testing.T) {
 		t.Parallel()
 		svc, b := setup(t)

@@ -2,6 +2,7 @@ package datapipeline
 
 import (
 	"context"
+	"fmt"
 	"strings"
 
 	"github.com/culvert/culvert/internal/pipeline"
@@ -73,6 +74,25 @@ func (s *Service) validate(p *store.Pipeline, def *pipeline.Definition) (*pipeli
 		opt.Active = active
 	}
 	return pipeline.Validate(def, opt), nil
+}
+
+// summarize renders at most n of res's errors, for a message that must stay
+// short.
+func summarize(res *pipeline.Result, n int) string {
+	var b strings.Builder
+	total := 0
+	for _, e := range res.Errors {
+		for _, msg := range e.Errors {
+			if total < n {
+				fmt.Fprintf(&b, "[%s] %s ", e.ID, msg)
+			}
+			total++
+		}
+	}
+	if total > n {
+		fmt.Fprintf(&b, "(and %d more) ", total-n)
+	}
+	return strings.TrimSpace(b.String())
 }
 
 func nonNil[T any](s []T) []T {
@@ -150,18 +170,24 @@ func (s *Service) ActivatePipeline(ctx context.Context, in *ActivatePipelineInpu
 		if p.Latest == nil {
 			return invalidRequest("Pipeline %s has no definition. Put a definition before activating it.", p.ID)
 		}
-		if p.Latest.Errored {
-			return invalidRequest("Pipeline %s cannot be activated: its definition has validation errors. "+
-				"Call ValidatePipelineDefinition to see them, and put a corrected definition.", p.ID)
+		def, err := decoded(p.ID, p.Latest)
+		if err != nil {
+			return err
 		}
-		if len(in.ParameterValues) > 0 {
-			def, err := decoded(p.ID, p.Latest)
-			if err != nil {
-				return err
-			}
-			withValues := *def
-			withValues.ParameterValues = in.ParameterValues
-			doc := appendDefinition(nil, &withValues)
+		// The definition is judged again with the values given here, which
+		// win per parameter: a definition put without a value for a
+		// required parameter is errored until activation supplies it.
+		withValues := def.WithParameterValues(in.ParameterValues)
+		res, err := s.validate(p, withValues)
+		if err != nil {
+			return err
+		}
+		if res.Errored() {
+			return invalidRequest("Pipeline %s cannot be activated: its definition has validation errors: %s "+
+				"Call ValidatePipelineDefinition to see them all, and put a corrected definition.", p.ID, summarize(res, 3))
+		}
+		if withValues != def {
+			doc := appendDefinition(nil, withValues)
 			p.Latest = &store.Definition{Doc: doc, PutAt: now}
 		}
 		p.Active = p.Latest

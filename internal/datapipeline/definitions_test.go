@@ -25,7 +25,7 @@ func TestDefinitionRoundTrip(t *testing.T) {
 		`{"key":"workerGroup","stringValue":"wg"},{"key":"dependsOn","refValue":"S2"},{"key":"dependsOn","refValue":"S3"},{"key":"scriptArgument","stringValue":"x"},{"key":"scriptArgument","stringValue":"ünïcödé \"quoted\""}]},` +
 		`{"id":"S2","name":"Second","fields":[{"key":"type","stringValue":"ShellCommandActivity"},{"key":"command","stringValue":"true"},{"key":"workerGroup","stringValue":"wg"}]},` +
 		`{"id":"S3","name":"Third","fields":[{"key":"type","stringValue":"ShellCommandActivity"},{"key":"command","stringValue":"true"},{"key":"workerGroup","stringValue":"wg"}]}],` +
-		`"parameterObjects":[{"id":"myVar","attributes":[{"key":"type","stringValue":"String"},{"key":"default","stringValue":"d"}]}],` +
+		`"parameterObjects":[{"id":"myVar","attributes":[{"key":"type","stringValue":"String"},{"key":"isArray","stringValue":"true"},{"key":"default","stringValue":"d"}]}],` +
 		`"parameterValues":[{"id":"myVar","stringValue":"one"},{"id":"myVar","stringValue":"two"}]}`
 	out := mustCall(t, svc, b.ctx, "PutPipelineDefinition", `{"pipelineId":%q,%s`, id, doc[1:]).(*datapipeline.PutPipelineDefinitionOutput)
 	if out.Errored {

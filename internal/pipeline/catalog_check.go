@@ -253,7 +253,7 @@ func (c *typeChecker) checkValue(origin int, t *TypeSpec, spec *FieldSpec, f Fie
 	var want string
 	switch spec.Type {
 	case TypeEnumeration:
-		c.reportOnce(origin, CodeInvalidEnumValue, "'%s' value '%s' is not one of: %s.", f.Key, v, strings.Join(spec.Enum, ", "))
+		c.reportOnce(origin, CodeInvalidEnumValue, "'%s' value %s is not one of: %s.", f.Key, shown(isSecretKey(f.Key), v), strings.Join(spec.Enum, ", "))
 		return
 	case TypeInteger:
 		if _, err := strconv.ParseInt(v, 10, 64); err != nil {
@@ -277,7 +277,7 @@ func (c *typeChecker) checkValue(origin int, t *TypeSpec, spec *FieldSpec, f Fie
 		}
 	}
 	if want != "" {
-		c.reportOnce(origin, CodeInvalidFieldValue, "'%s' value '%s' must be %s.", f.Key, v, want)
+		c.reportOnce(origin, CodeInvalidFieldValue, "'%s' value %s must be %s.", f.Key, shown(isSecretKey(f.Key), v), want)
 	}
 }
 
@@ -422,3 +422,7 @@ func isDateTime(v string) bool {
 	_, err := time.Parse("2006-01-02T15:04:05", v)
 	return err == nil
 }
+
+// isSecretKey reports whether a field's values are masked: its key starts
+// with '*', as in *password.
+func isSecretKey(key string) bool { return strings.HasPrefix(key, "*") }

@@ -47,7 +47,18 @@ func (v *ruleChecker) checkParameters() {
 	}
 }
 
+// allowedList renders a parameter's allowed values for a message, or
+// nothing for a secret parameter, whose allowed values are as secret as
+// its value.
+func allowedList(secret bool, allowed []string) string {
+	if secret {
+		return ""
+	}
+	return ": " + strings.Join(allowed, ", ")
+}
+
 func (v *ruleChecker) checkParameter(p *ParameterObject) {
+	secret := p.IsSecret()
 	perr := func(code, format string, args ...any) { v.c.err(p.ID, false, message(code, format, args...)) }
 	if !strings.HasPrefix(strings.TrimPrefix(p.ID, "*"), "my") {
 		perr(CodeInvalidParameter, "Parameter ids must start with 'my' (or '*my' for a masked value), as in 'myInputPath'.")
@@ -81,15 +92,15 @@ func (v *ruleChecker) checkParameter(p *ParameterObject) {
 	allowed := p.Attrs(ParamAllowedValues)
 	for _, s := range allowed {
 		if want := paramValueProblem(typ, s); want != "" {
-			perr(CodeInvalidParameter, "'allowedValues' value '%s' must be %s.", s, want)
+			perr(CodeInvalidParameter, "'allowedValues' value %s must be %s.", shown(secret, s), want)
 		}
 	}
 	defaults := p.Attrs(ParamDefault)
 	for _, s := range defaults {
 		if want := paramValueProblem(typ, s); want != "" {
-			perr(CodeInvalidParameter, "'default' value '%s' must be %s.", s, want)
+			perr(CodeInvalidParameter, "'default' value %s must be %s.", shown(secret, s), want)
 		} else if !allowedValue(allowed, s) {
-			perr(CodeInvalidParameter, "'default' value '%s' is not one of the allowed values: %s.", s, strings.Join(allowed, ", "))
+			perr(CodeInvalidParameter, "'default' value %s is not one of the allowed values%s.", shown(secret, s), allowedList(secret, allowed))
 		}
 	}
 	var values []string
@@ -103,9 +114,9 @@ func (v *ruleChecker) checkParameter(p *ParameterObject) {
 	}
 	for _, s := range values {
 		if want := paramValueProblem(typ, s); want != "" {
-			perr(CodeInvalidParamValue, "Value '%s' must be %s.", s, want)
+			perr(CodeInvalidParamValue, "Value %s must be %s.", shown(secret, s), want)
 		} else if !allowedValue(allowed, s) {
-			perr(CodeInvalidParamValue, "Value '%s' is not one of the allowed values: %s.", s, strings.Join(allowed, ", "))
+			perr(CodeInvalidParamValue, "Value %s is not one of the allowed values%s.", shown(secret, s), allowedList(secret, allowed))
 		}
 	}
 	if len(values) == 0 && len(defaults) == 0 && !p.IsOptional() {

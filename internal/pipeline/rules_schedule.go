@@ -159,7 +159,7 @@ func (v *ruleChecker) checkNumbers() {
 				}
 			}
 			if !rule.within(val) {
-				v.err(i, CodeValueOutOfRange, "'%s' value '%s' %s.", f.Key, val, rule.why)
+				v.err(i, CodeValueOutOfRange, "'%s' value %s %s.", f.Key, shown(isSecretKey(f.Key), val), rule.why)
 			}
 		}
 	}

@@ -89,6 +89,16 @@ const (
 	CodeDuplicateParam    = "DUPLICATE_PARAMETER"
 )
 
+// shown quotes a value for a message, unless it is secret: the value of a
+// '*' field or parameter never appears in a message, because messages reach
+// API responses and the server's logs.
+func shown(secret bool, v string) string {
+	if secret {
+		return "(a secret value, not shown)"
+	}
+	return "'" + v + "'"
+}
+
 func message(code, format string, args ...any) string {
 	return code + ":  " + fmt.Sprintf(format, args...)
 }

@@ -118,13 +118,15 @@ def main():
     eq(got["parameterValues"], parameter_values, "get_pipeline_definition parameterValues")
 
     # Validation: clean, then a reference to an object that does not exist.
-    v = client.validate_pipeline_definition(pipelineId=pid, pipelineObjects=objects)
+    v = client.validate_pipeline_definition(pipelineId=pid, pipelineObjects=objects,
+                                            parameterObjects=parameter_objects)
     eq(v["errored"], False, "validate_pipeline_definition of a clean definition")
     broken = objects[:4] + [{"id": "Copy", "name": "Copy", "fields": [
         {"key": "type", "stringValue": "CopyActivity"},
         {"key": "runsOn", "refValue": "NoSuchResource"},
     ]}]
-    v = client.validate_pipeline_definition(pipelineId=pid, pipelineObjects=broken)
+    v = client.validate_pipeline_definition(pipelineId=pid, pipelineObjects=broken,
+                                            parameterObjects=parameter_objects)
     eq(v["errored"], True, "validate_pipeline_definition with a missing reference: errored")
     eq([e["id"] for e in v["validationErrors"]], ["Copy"], "validate_pipeline_definition: ids with errors")
     check(any("NoSuchResource" in m for e in v["validationErrors"] for m in e["errors"]),

@@ -9,6 +9,11 @@
 // in exactly the shape GetPipelineDefinition returns; encoding it once on put
 // is what keeps reads cheap.
 //
+// [Evaluator] evaluates #{…} expressions in the context of a definition's
+// objects (parameters, inherited fields, references, and runtime fields
+// supplied through a [RuntimeFunc]); the API and, later, the scheduler use
+// it.
+//
 // Validation is reached through [Validate]. This package currently performs
 // the structural checks (ids, names, references, runtime-field keys); the
 // object-type catalog and the expression language plug in behind the same

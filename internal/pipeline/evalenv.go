@@ -127,18 +127,19 @@ func (e *Evaluator) typedParam(id, typ string, secret bool, raw []string) paramV
 		e.secrets = append(e.secrets, raw...)
 	}
 	if raw == nil {
-		return paramValues{err: fmt.Errorf("parameter '%s' has neither a value nor a default: %w", id, expr.ErrUndefined)}
+		return paramValues{err: undefined("parameter '%s' has neither a value nor a default", id)}
 	}
 	vals := make([]expr.Value, 0, len(raw))
 	for _, s := range raw {
-		switch typ {
-		case ParamTypeInteger:
+		// Validate accepts the type in any case.
+		switch {
+		case strings.EqualFold(typ, ParamTypeInteger):
 			n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
 			if err != nil {
 				return paramValues{err: badParam(id, typ, s, secret)}
 			}
 			vals = append(vals, expr.Integer(n))
-		case ParamTypeDouble:
+		case strings.EqualFold(typ, ParamTypeDouble):
 			f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
 			if err != nil {
 				return paramValues{err: badParam(id, typ, s, secret)}
@@ -316,6 +317,18 @@ func (noObjectError) Is(target error) bool {
 	return target == ErrNoObject || target == expr.ErrUndefined
 }
 
+// undefinedError is a name without a value. It matches [expr.ErrUndefined]
+// without the word appearing in the message, which says more already.
+type undefinedError struct{ msg string }
+
+func undefined(format string, args ...any) error {
+	return &undefinedError{msg: fmt.Sprintf(format, args...)}
+}
+
+func (e *undefinedError) Error() string { return e.msg }
+
+func (e *undefinedError) Is(target error) bool { return target == expr.ErrUndefined }
+
 // objectEnv is the [expr.Env] of one object.
 type objectEnv struct {
 	e *Evaluator
@@ -344,13 +357,13 @@ func (env *objectEnv) Lookup(name string) ([]expr.Value, error) {
 	}
 	if v.component && isRuntimeName(name) {
 		if componentRuntime[name] {
-			return nil, fmt.Errorf("'%s' is a runtime field with no value on component '%s': %w", name, v.id, expr.ErrUndefined)
+			return nil, undefined("'%s' is a runtime field with no value on component '%s'", name, v.id)
 		}
-		return nil, fmt.Errorf("'%s' is a runtime field of instances; component '%s' has no value for it. "+
-			"Evaluate the expression against an instance of %s, whose id looks like @%s_YYYY-MM-DDTHH:MM:SS: %w",
-			name, v.id, v.id, v.id, expr.ErrUndefined)
+		return nil, undefined("'%s' is a runtime field of instances; component '%s' has no value for it. "+
+			"Evaluate the expression against an instance of %s, whose id looks like @%s_YYYY-MM-DDTHH:MM:SS",
+			name, v.id, v.id, v.id)
 	}
-	return nil, fmt.Errorf("'%s' is neither a field of '%s' (own or inherited) nor a parameter: %w", name, v.id, expr.ErrUndefined)
+	return nil, undefined("'%s' is neither a field of '%s' (own or inherited) nor a parameter", name, v.id)
 }
 
 // Object implements [expr.Env]. Returns the errors of [Evaluator.Env].

@@ -34,7 +34,7 @@ func evalDefinition() *Definition {
 			obj("In2", String("type", "S3DataNode"), String("directoryPath", "s3://other/in2")),
 			obj("Act", String("type", "ShellCommandActivity"), String("command", "cp #{input.directoryPath} x"),
 				Ref("input", "In"), String("myStamp", "#{format(@scheduledStartTime,'YYYY')}"), String("workerGroup", "wg")),
-			obj("Two", Ref("input", "In"), Ref("input", "In2")),
+			obj("Two", Ref("input", "In"), Ref("input", "In2"), String("myBucket", "field loses"), String("myOwn", "#{myBucket}")),
 			obj("Self", String("mySelf", "#{mySelf}"), String("myA", "x#{myB}"), String("myB", "#{myA}")),
 			obj("X", String("myX", "#{other.myY}"), Ref("other", "Y")),
 			obj("Y", String("myY", "#{back.myX}"), Ref("back", "X")),
@@ -46,6 +46,7 @@ func evalDefinition() *Definition {
 			param("myCount", "type", "Integer", "default", "3"),
 			param("myRatio", "type", "Double", "default", "0.5"),
 			param("myList", "isArray", "true"),
+			param("myDefaults", "type", "integer", "isArray", "true", "default", "1", "default", "2"),
 			param("*myPassword"),
 			param("myNoValue", "optional", "true"),
 			param("myBadInt", "type", "Integer"),
@@ -92,6 +93,8 @@ func TestEvaluatorEval(t *testing.T) {
 		{name: "supplied value wins, Integer arithmetic", id: "Act", text: "#{myCount * 2} #{myCount / 2}", want: []string{"10 2"}},
 		{name: "Double parameter", id: "Act", text: "#{myRatio * 2}", want: []string{"1.0"}},
 		{name: "array parameter", id: "Act", text: "x-#{myList}", want: []string{"x-a", "x-b"}},
+		{name: "array defaults, type in lower case", id: "Act", text: "#{myDefaults * 10}", want: []string{"10", "20"}},
+		{name: "parameter before a field of its name", id: "Two", text: "#{myBucket} #{myOwn}", want: []string{"s3://bucket s3://bucket"}},
 		{name: "undeclared value is a String", id: "Act", text: "#{myUndeclared}", want: []string{"loose"}},
 		{name: "secret parameter", id: "Db", text: "#{*myPassword}", want: []string{"hunter2"}},
 		{name: "secret field without star", id: "Db", text: "#{username}:#{password}", want: []string{"u:hunter2"}},
@@ -209,4 +212,24 @@ func TestEvaluatorWithoutRuntime(t *testing.T) {
 	if _, err := ev.Env("@Act_2024-01-01T00:00:00"); !errors.Is(err, ErrNoObject) {
 		t.Errorf("Env(instance) without a runtime: error %v, want ErrNoObject", err)
 	}
+}
+
+// FuzzEvaluatorEval evaluates arbitrary text in the context of every kind
+// of object: it must never panic, and every failure must explain itself.
+func FuzzEvaluatorEval(f *testing.F) {
+	for _, s := range []string{
+		"#{command}", "#{myA}", "#{other.myY}", "#{input.@scheduledStartTime}", "#{myList + myList}",
+		"#{format(plusDays(startDateTime, myCount), 'YYYY')}", "#{*myPassword}#{password}", "#{node.name}",
+		"#{parent.parent.parent.name}", "#{1 +", "#{myDefaults * myRatio ^ 2}", "#{@id}#{name}#{type}",
+	} {
+		f.Add(uint8(0), s)
+	}
+	def := evalDefinition()
+	ids := []string{"Act", "In", "Two", "Self", "X", "Db", "Alarm", "Sched", "Default", "@Act_2024-01-01T00:00:00", "@Loop", "Nope"}
+	f.Fuzz(func(t *testing.T, which uint8, text string) {
+		ev := NewEvaluator(def, evalRuntime)
+		if _, err := ev.Eval(ids[int(which)%len(ids)], text); err != nil && ev.Explain(err) == "" {
+			t.Errorf("Eval(%q) error %v explains as nothing", text, err)
+		}
+	})
 }

@@ -794,8 +794,8 @@ func TestSDKErrors(t *testing.T) {
 			_, err := c.DescribePipelines(ctx, &datapipeline.DescribePipelinesInput{PipelineIds: ids})
 			return err
 		}, invalid, "InvalidRequestException"},
-		errCase{"EvaluateExpression with an expression", func() error {
-			_, err := c.EvaluateExpression(ctx, &datapipeline.EvaluateExpressionInput{PipelineId: aws.String(live), ObjectId: aws.String("Input"), Expression: aws.String("#{directoryPath}")})
+		errCase{"EvaluateExpression of an instance's runtime field on a component", func() error {
+			_, err := c.EvaluateExpression(ctx, &datapipeline.EvaluateExpressionInput{PipelineId: aws.String(live), ObjectId: aws.String("Input"), Expression: aws.String("#{format(@scheduledStartTime,'YYYY')}")})
 			return err
 		}, invalid, "InvalidRequestException"},
 		errCase{"EvaluateExpression unknown object", func() error {

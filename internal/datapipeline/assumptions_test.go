@@ -1,11 +1,15 @@
 package datapipeline_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/culvert/culvert/internal/datapipeline"
+	"github.com/culvert/culvert/internal/pipeline"
 )
 
 // TestActivatePipeline pins docs/assumptions/0006: what activation needs,
@@ -100,26 +104,68 @@ func TestActivatePipeline(t *testing.T) {
 }
 
 // TestDescribeObjectsEvaluate pins docs/assumptions/0002 and 0009: with
-// evaluateExpressions, objects without expressions are served and an object
-// holding one is refused rather than returned unevaluated.
+// evaluateExpressions, each field value holding an expression is replaced
+// by its value (a list repeats the key), type is left verbatim, a value
+// that cannot be evaluated on a component is kept as written, and objects
+// without expressions come back exactly as without the flag.
 func TestDescribeObjectsEvaluate(t *testing.T) {
 	t.Parallel()
 	svc, b := setup(t)
 	id := create(t, svc, b.ctx, "p", "u")
-	put(t, svc, b.ctx, id, `[{"id":"Plain","name":"Plain","fields":[{"key":"myNote","stringValue":"no expression"}]},
-		{"id":"Expr","name":"Expr","fields":[{"key":"myNote","stringValue":"at #{@scheduledStartTime}"}]}]`)
-	out := mustCall(t, svc, b.ctx, "DescribeObjects", `{"pipelineId":%q,"objectIds":["Plain"],"evaluateExpressions":true}`, id)
-	if n := len(out.(*datapipeline.DescribeObjectsOutput).PipelineObjects); n != 1 {
-		t.Fatalf("DescribeObjects(Plain, evaluate) returned %d objects, want 1", n)
+	mustCall(t, svc, b.ctx, "PutPipelineDefinition", exprDefinition, id)
+	S, R := pipeline.String, pipeline.Ref
+	system := []datapipeline.Field{S("@sphere", "COMPONENT"), S("@version", "1"), S("@pipelineId", id), S("@status", "PENDING")}
+	evaluated := []datapipeline.PipelineObject{
+		{ID: "Act", Name: "act", Fields: append([]datapipeline.Field{
+			S("type", "ShellCommandActivity"), S("workerGroup", "wg"),
+			S("command", "echo 10 s3://bucket/data/input"),
+			S("scriptArgument", "a"), S("scriptArgument", "b"),
+			S("myStamp", "#{format(@scheduledStartTime,'YYYY-MM-dd')}"), // a component has no @scheduledStartTime
+			R("input", "In"), R("parent", "Default")}, system...)},
+		{ID: "In", Name: "input", Fields: append([]datapipeline.Field{ // inherits its expression: nothing to evaluate
+			S("type", "S3DataNode"), R("parent", "BaseNode")}, system...)},
+		{ID: "BaseNode", Name: "base", Fields: append([]datapipeline.Field{
+			S("type", "S3DataNode"), S("directoryPath", "s3://bucket/data/base"), R("parent", "Default")}, system...)},
+		{ID: "Default", Name: "Default", Fields: append([]datapipeline.Field{
+			S("scheduleType", "ondemand"), S("failureAndRerunMode", "CASCADE"),
+			S("role", "DataPipelineDefaultRole"), S("resourceRole", "DataPipelineDefaultResourceRole"),
+			S("pipelineLogUri", "s3://bucket/logs/"+id+"/")}, system...)},
 	}
-	_, err := call(t, svc, b.ctx, "DescribeObjects", `{"pipelineId":%q,"objectIds":["Plain","Expr"],"evaluateExpressions":true}`, id)
-	if msg := wantCode(t, err, datapipeline.CodeInvalidRequestException); !strings.Contains(msg, "expressions") {
-		t.Errorf("message = %q, want it to name expressions", msg)
+	ids := []string{"Act", "In", "nope", "BaseNode", "Default"}
+	out := mustCall(t, svc, b.ctx, "DescribeObjects", `{"pipelineId":%q,"objectIds":%s,"evaluateExpressions":true}`, id, jsonList(ids))
+	if diff := cmp.Diff(evaluated, decodeObjects(t, out)); diff != "" {
+		t.Errorf("DescribeObjects(evaluateExpressions) mismatch (-want +got):\n%s", diff)
 	}
-	out = mustCall(t, svc, b.ctx, "DescribeObjects", `{"pipelineId":%q,"objectIds":["Expr"]}`, id)
-	if got := string(out.(*datapipeline.DescribeObjectsOutput).PipelineObjects[0]); !strings.Contains(got, `"at #{@scheduledStartTime}"`) {
-		t.Errorf("DescribeObjects(Expr) = %s, want the value as stored", got)
+
+	// Without the flag every value is as stored; objects without
+	// expressions are the same bytes either way.
+	plain := describeObjects(t, svc, b.ctx, id, ids...)
+	if f, _ := plain[0].Get("command"); f.Value() != "echo #{myCount * 2} #{input.directoryPath}" {
+		t.Errorf("Act's command without evaluateExpressions = %q, want it as stored", f.Value())
 	}
+	raw := out.(*datapipeline.DescribeObjectsOutput).PipelineObjects
+	plainOut := mustCall(t, svc, b.ctx, "DescribeObjects", `{"pipelineId":%q,"objectIds":%s}`, id, jsonList(ids)).(*datapipeline.DescribeObjectsOutput)
+	if got, want := string(raw[1]), string(plainOut.PipelineObjects[1]); got != want {
+		t.Errorf("In with evaluateExpressions = %s, want %s as without", got, want)
+	}
+}
+
+// decodeObjects decodes the objects of a DescribeObjects output.
+func decodeObjects(t *testing.T, out any) []datapipeline.PipelineObject {
+	t.Helper()
+	raw := out.(*datapipeline.DescribeObjectsOutput).PipelineObjects
+	objs := make([]datapipeline.PipelineObject, len(raw))
+	for i, r := range raw {
+		if err := json.Unmarshal(r, &objs[i]); err != nil {
+			t.Fatalf("object %d is not valid JSON: %v\n%s", i, err, r)
+		}
+	}
+	return objs
+}
+
+func jsonList(s []string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
 }
 
 // TestQueryObjectsLimitCap pins docs/assumptions/0007: a page holds at most

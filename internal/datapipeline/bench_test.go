@@ -28,6 +28,25 @@ func benchBody(tb testing.TB, pipelineID string, n int) []byte {
 // runs it, after the scanner: decode, validate, encode and store, against
 // a real SQLite store.
 func BenchmarkPutPipelineDefinition(b *testing.B) {
+	ctx, svc, pipelineID := benchService(b)
+	body := benchBody(b, pipelineID, 100)
+	op := svc.Ops()["PutPipelineDefinition"]
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		res, err := op(ctx, body)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if res.(*PutPipelineDefinitionOutput).Errored {
+			b.Fatal("benchmark definition has errors")
+		}
+	}
+}
+
+// benchService returns a Service over a real SQLite store with one
+// pipeline, and a context authenticated for its account.
+func benchService(b *testing.B) (context.Context, *Service, string) {
 	ctx := awsjson.WithPrincipal(context.Background(), awsjson.Principal{AccessKeyID: "AKID", AccountID: "123456789012"})
 	logger := slog.New(slog.DiscardHandler)
 	db, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(b.TempDir(), "culvert.db"), Logger: logger})
@@ -47,19 +66,62 @@ func BenchmarkPutPipelineDefinition(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	body := benchBody(b, out.PipelineID, 100)
-	op := svc.Ops()["PutPipelineDefinition"]
-	b.SetBytes(int64(len(body)))
-	b.ReportAllocs()
-	for b.Loop() {
-		res, err := op(ctx, body)
+	return ctx, svc, out.PipelineID
+}
+
+// BenchmarkDescribeObjects measures DescribeObjects of 25 components of the
+// 100-object benchmark definition, as bench/load calls it: without
+// evaluateExpressions, with it on objects that hold no expression, and with
+// it on objects whose fields hold expressions.
+func BenchmarkDescribeObjects(b *testing.B) {
+	ctx, svc, pipelineID := benchService(b)
+	objs := pipelinetest.Definition(100)
+	var ids []string
+	for _, o := range objs[len(objs)-25:] {
+		ids = append(ids, o.ID)
+	}
+	put := func(objs []pipeline.Object) {
+		b.Helper()
+		out, err := svc.PutPipelineDefinition(ctx, &PutPipelineDefinitionInput{PipelineID: pipelineID, PipelineObjects: objs})
 		if err != nil {
 			b.Fatal(err)
 		}
-		if res.(*PutPipelineDefinitionOutput).Errored {
+		if out.Errored {
 			b.Fatal("benchmark definition has errors")
 		}
 	}
+	run := func(b *testing.B, evaluate bool) {
+		in := &DescribeObjectsInput{PipelineID: pipelineID, ObjectIDs: ids, EvaluateExpressions: evaluate}
+		b.ReportAllocs()
+		for b.Loop() {
+			out, err := svc.DescribeObjects(ctx, in)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if len(out.PipelineObjects) != len(ids) {
+				b.Fatalf("%d objects, want %d", len(out.PipelineObjects), len(ids))
+			}
+		}
+	}
+	put(objs)
+	b.Run("plain", func(b *testing.B) { run(b, false) })
+	b.Run("evaluate/none", func(b *testing.B) { run(b, true) })
+
+	// Every activity's command and every node's path use expressions,
+	// through references and inheritance.
+	objs[0].Fields = append(objs[0].Fields, pipeline.String("myRoot", "s3://bench/#{@pipelineId}"))
+	for i := range objs {
+		for j, f := range objs[i].Fields {
+			switch f.Key {
+			case "directoryPath":
+				objs[i].Fields[j] = pipeline.String(f.Key, "#{myRoot}/in/#{name}")
+			case "command":
+				objs[i].Fields[j] = pipeline.String(f.Key, *f.StringValue+" #{input.directoryPath} #{output.directoryPath}")
+			}
+		}
+	}
+	put(objs)
+	b.Run("evaluate/expr", func(b *testing.B) { run(b, true) })
 }
 
 // BenchmarkDefinitionCodec compares the stages PutPipelineDefinition

@@ -57,6 +57,11 @@ var fuzzOpSeeds = map[string][]string{
 	"EvaluateExpression": {
 		`{"pipelineId":"df-X","objectId":"A","expression":"#{node.name}"}`,
 		`{"pipelineId":"df-X","objectId":"A","expression":"plain"}`,
+		`{"pipelineId":"df-X","objectId":"B","expression":"#{parent.maximumRetries * 2} #{dependsOn.runsOn.type}"}`,
+		`{"pipelineId":"df-X","objectId":"A","expression":"#{format(plusDays(startDateTime, 1), 'YYYY-MM-dd')} #{@pipelineId}"}`,
+		`{"pipelineId":"df-X","objectId":"A","expression":"#{format(@scheduledStartTime,'YYYY')}"}`,
+		`{"pipelineId":"df-X","objectId":"A","expression":"a\n#{1 +}"}`,
+		`{"pipelineId":"df-X","objectId":"R","expression":"#{*myPassword}#{name + @id}#{1/0}"}`,
 	},
 	"PollForTask": {`{"workerGroup":"wg","hostname":"h","instanceIdentity":{"document":"d","signature":"s"}}`},
 	"PutPipelineDefinition": {

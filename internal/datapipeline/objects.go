@@ -90,6 +90,23 @@ func (c *components) static(i int, pipelineID string, version int64) []pipeline.
 	)
 }
 
+// evaluator returns an expression evaluator over this version of pipeline
+// p. Components carry the system fields DescribeObjects shows; there are no
+// instances or attempts yet, so the runtime knows no other object.
+func (c *components) evaluator(p *store.Pipeline, version int64) *pipeline.Evaluator {
+	return pipeline.NewEvaluator(c.def, func(id string) ([]pipeline.Field, bool) {
+		if _, ok := c.index[id]; !ok {
+			return nil, false
+		}
+		return []pipeline.Field{
+			pipeline.String("@sphere", string(pipeline.SphereComponent)),
+			pipeline.String("@version", strconv.FormatInt(version, 10)),
+			pipeline.String("@pipelineId", p.ID),
+			pipeline.String("@status", componentStatus(p, id)),
+		}, true
+	})
+}
+
 // componentStatus is the @status of a component: PAUSED if paused, otherwise
 // the state of its pipeline.
 func componentStatus(p *store.Pipeline, id string) string {
@@ -108,10 +125,39 @@ func (c *components) appendDescribed(b []byte, i int, status string) []byte {
 	return append(b, "}]}"...)
 }
 
+// appendEvaluated appends component i as DescribeObjects returns it with
+// evaluateExpressions: each string value holding an expression replaced by
+// what it evaluates to, a list giving the key once per value. A value that
+// cannot be evaluated, such as one using @scheduledStartTime, which a
+// component has no value for, is kept as written
+// (docs/assumptions/0009).
+func (c *components) appendEvaluated(b []byte, i int, ev *pipeline.Evaluator, pipelineID string, version int64, status string) []byte {
+	o := &c.def.Objects[i]
+	static := c.static(i, pipelineID, version)
+	fields := make([]pipeline.Field, 0, len(static)+1)
+	for _, f := range static {
+		// type is used verbatim (§6.1), and the system fields hold no expression.
+		if f.StringValue == nil || f.Key == "type" || !strings.Contains(*f.StringValue, "#{") {
+			fields = append(fields, f)
+			continue
+		}
+		vals, err := ev.Eval(o.ID, *f.StringValue)
+		if err != nil {
+			fields = append(fields, f)
+			continue
+		}
+		for _, v := range vals {
+			fields = append(fields, pipeline.String(f.Key, v))
+		}
+	}
+	fields = append(fields, pipeline.String("@status", status))
+	return appendObject(b, &pipeline.Object{ID: o.ID, Name: o.Name, Fields: fields})
+}
+
 // DescribeObjects returns the objects with the given ids. Components come
 // from the latest definition; unknown ids are skipped. With
-// evaluateExpressions, an object holding an expression is refused until the
-// expression engine exists.
+// evaluateExpressions, field values holding expressions are evaluated in
+// the context of their object (docs/assumptions/0009).
 func (s *Service) DescribeObjects(ctx context.Context, in *DescribeObjectsInput) (*DescribeObjectsOutput, error) {
 	if err := in.validate(); err != nil {
 		return nil, err
@@ -142,22 +188,29 @@ func (s *Service) DescribeObjects(ctx context.Context, in *DescribeObjectsInput)
 	size := 64
 	for _, id := range ids {
 		if i, ok := c.index[id]; ok {
-			if in.EvaluateExpressions && c.exprs[i] {
-				return nil, errNoExpressions()
-			}
 			size += len(c.prefix[i]) + 64
 		}
 	}
 	// The response is built in one buffer; the objects are slices of it.
+	// Evaluated objects may outgrow the estimate: the objects already cut
+	// then keep the old buffer, whose bytes nothing changes.
 	b := append(make([]byte, 0, size), `{"pipelineObjects":[`...)
 	out.PipelineObjects = make([]json.RawMessage, 0, len(ids))
+	var ev *pipeline.Evaluator // built for the first object that needs it
 	for _, id := range ids {
 		if i, ok := c.index[id]; ok {
 			if len(out.PipelineObjects) > 0 {
 				b = append(b, ',')
 			}
 			n := len(b)
-			b = c.appendDescribed(b, i, componentStatus(p, id))
+			if in.EvaluateExpressions && c.exprs[i] {
+				if ev == nil {
+					ev = c.evaluator(p, p.Latest.Version)
+				}
+				b = c.appendEvaluated(b, i, ev, p.ID, p.Latest.Version, componentStatus(p, id))
+			} else {
+				b = c.appendDescribed(b, i, componentStatus(p, id))
+			}
 			out.PipelineObjects = append(out.PipelineObjects, b[n:len(b):len(b)])
 		}
 	}
@@ -329,10 +382,14 @@ func (p *predicate) matches(f pipeline.Field) bool {
 	}
 }
 
-// EvaluateExpression evaluates text in the context of an object. Text with
-// no #{…} expression evaluates to itself. Expressions need the expression
-// engine, which this server does not have yet; rather than return text that
-// merely looks evaluated, such requests fail with a clear error.
+// EvaluateExpression evaluates text in the context of an object of the
+// latest definition, as DescribeObjects shows it: with the parameter values
+// in force, inherited fields, and the component's system fields. Text with
+// no #{…} expression evaluates to itself; an expression that yields a list
+// gives its values joined by ",". Anything that cannot be evaluated, from a
+// syntax error to a runtime field that components have no value for, is an
+// InvalidRequestException naming the line and column
+// (docs/assumptions/0009).
 func (s *Service) EvaluateExpression(ctx context.Context, in *EvaluateExpressionInput) (*EvaluateExpressionOutput, error) {
 	if err := in.validate(); err != nil {
 		return nil, err
@@ -348,17 +405,21 @@ func (s *Service) EvaluateExpression(ctx context.Context, in *EvaluateExpression
 	if !s.hasComponent(p, in.ObjectID) {
 		return nil, invalidRequest("Object '%s' does not exist in pipeline %s.", in.ObjectID, p.ID)
 	}
-	if strings.Contains(in.Expression, "#{") {
-		return nil, errNoExpressions()
+	if !strings.Contains(in.Expression, "#{") {
+		return &EvaluateExpressionOutput{EvaluatedExpression: in.Expression}, nil
 	}
-	return &EvaluateExpressionOutput{EvaluatedExpression: in.Expression}, nil
-}
-
-// errNoExpressions refuses work that needs the expression engine, which
-// this server does not have yet, rather than return text that merely looks
-// evaluated (docs/assumptions/0009).
-func errNoExpressions() error {
-	return invalidRequest("This culvert server cannot evaluate #{...} expressions yet.")
+	c, err := compile(p.ID, p.Latest) // hasComponent has compiled it
+	if err != nil {
+		return nil, err
+	}
+	ev := c.evaluator(p, p.Latest.Version)
+	vals, err := ev.Eval(in.ObjectID, in.Expression)
+	if err != nil {
+		// The message repeats no part of the expression and no secret
+		// value: awsjson logs it.
+		return nil, invalidRequest("The expression cannot be evaluated in the context of object '%s': %s", in.ObjectID, ev.Explain(err))
+	}
+	return &EvaluateExpressionOutput{EvaluatedExpression: strings.Join(vals, ",")}, nil
 }
 
 func (s *Service) hasComponent(p *store.Pipeline, id string) bool {

@@ -1,14 +1,19 @@
 package datapipeline_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/culvert/culvert/internal/awsjson"
 	"github.com/culvert/culvert/internal/datapipeline"
 	"github.com/culvert/culvert/internal/pipeline"
 )
@@ -261,21 +266,74 @@ func TestSetStatus(t *testing.T) {
 	}
 }
 
+// exprDefinition is a complete definition whose fields use parameters of
+// each type, inheritance through Default and an explicit parent,
+// references, nested expressions and a runtime field.
+const exprDefinition = `{"pipelineId":%q,
+"pipelineObjects":[
+ {"id":"Default","name":"Default","fields":[
+  {"key":"scheduleType","stringValue":"ondemand"},{"key":"failureAndRerunMode","stringValue":"CASCADE"},
+  {"key":"role","stringValue":"DataPipelineDefaultRole"},{"key":"resourceRole","stringValue":"DataPipelineDefaultResourceRole"},
+  {"key":"pipelineLogUri","stringValue":"#{myBucket}/logs/#{@pipelineId}/"}]},
+ {"id":"BaseNode","name":"base","fields":[
+  {"key":"type","stringValue":"S3DataNode"},{"key":"directoryPath","stringValue":"#{myBucket}/data/#{name}"}]},
+ {"id":"In","name":"input","fields":[
+  {"key":"type","stringValue":"S3DataNode"},{"key":"parent","refValue":"BaseNode"}]},
+ {"id":"Act","name":"act","fields":[
+  {"key":"type","stringValue":"ShellCommandActivity"},{"key":"workerGroup","stringValue":"wg"},
+  {"key":"command","stringValue":"echo #{myCount * 2} #{input.directoryPath}"},
+  {"key":"scriptArgument","stringValue":"#{myNames}"},
+  {"key":"myStamp","stringValue":"#{format(@scheduledStartTime,'YYYY-MM-dd')}"},
+  {"key":"input","refValue":"In"}]},
+ {"id":"Sched","name":"Schedule","fields":[
+  {"key":"type","stringValue":"Schedule"},{"key":"period","stringValue":"1 day"},
+  {"key":"startDateTime","stringValue":"2012-12-12T00:00:00"},{"key":"endDateTime","stringValue":"2012-12-21T18:00:00"}]}],
+"parameterObjects":[
+ {"id":"myBucket","attributes":[{"key":"type","stringValue":"String"},{"key":"default","stringValue":"s3://bucket"}]},
+ {"id":"myCount","attributes":[{"key":"type","stringValue":"Integer"},{"key":"default","stringValue":"3"}]},
+ {"id":"myRatio","attributes":[{"key":"type","stringValue":"Double"},{"key":"default","stringValue":"0.5"}]},
+ {"id":"myNames","attributes":[{"key":"type","stringValue":"String"},{"key":"isArray","stringValue":"true"}]}],
+"parameterValues":[
+ {"id":"myCount","stringValue":"5"},{"id":"myNames","stringValue":"a"},{"id":"myNames","stringValue":"b"}]}`
+
+// TestEvaluateExpression pins docs/assumptions/0009: expressions are
+// evaluated against the latest definition with its parameters, inherited
+// fields and the component's system fields; what cannot be evaluated is an
+// InvalidRequestException that says where and why.
 func TestEvaluateExpression(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name, objectID, expression string
 		noDefinition               bool
-		want                       string
-		wantErr                    bool
+		want                       string   // {id} stands for the pipeline id
+		wantErr                    []string // fragments of the InvalidRequestException message
 	}{
-		{name: "plain text", objectID: "A", expression: "s3://bucket/path with spaces", want: "s3://bucket/path with spaces"},
-		{name: "lone hash and braces", objectID: "A", expression: "# {not} an #expression", want: "# {not} an #expression"},
-		// Documented as not yet supported: an error is better than text
-		// that merely looks evaluated.
-		{name: "expression", objectID: "A", expression: "#{@scheduledStartTime}", wantErr: true},
-		{name: "unknown object", objectID: "Nope", expression: "x", wantErr: true},
-		{name: "no definition", objectID: "A", expression: "x", noDefinition: true, wantErr: true},
+		{name: "plain text", objectID: "Act", expression: "s3://bucket/path with spaces", want: "s3://bucket/path with spaces"},
+		{name: "lone hash and braces", objectID: "Act", expression: "# {not} an #expression", want: "# {not} an #expression"},
+		{name: "AWS example", objectID: "Sched", expression: "Transform started at #{startDateTime} and finished at #{endDateTime}",
+			want: "Transform started at 2012-12-12T00:00:00 and finished at 2012-12-21T18:00:00"},
+		{name: "parameter default", objectID: "Act", expression: "#{myBucket}/x", want: "s3://bucket/x"},
+		{name: "supplied Integer parameter", objectID: "Act", expression: "#{myCount + 1} #{myCount / 2}", want: "6 2"},
+		{name: "Double parameter", objectID: "Act", expression: "#{myRatio * 4}", want: "2.0"},
+		{name: "array parameter", objectID: "Act", expression: "#{myNames}", want: "a,b"},
+		{name: "inherited from Default", objectID: "Act", expression: "#{scheduleType}", want: "ondemand"},
+		{name: "inherited from parent, in the heir's context", objectID: "In", expression: "#{directoryPath}", want: "s3://bucket/data/input"},
+		{name: "dotted reference", objectID: "Act", expression: "#{input.directoryPath}", want: "s3://bucket/data/input"},
+		{name: "nested expressions", objectID: "Act", expression: "#{command}", want: "echo 10 s3://bucket/data/input"},
+		{name: "system fields", objectID: "In", expression: "#{pipelineLogUri} #{@sphere} #{@version}", want: "s3://bucket/logs/{id}/ COMPONENT 1"},
+		{name: "no such reference", objectID: "In", expression: "#{parent.@id} #{input.name}", wantErr: []string{"'input' is neither a field of 'In'"}},
+		{name: "explicit and implicit parent", objectID: "In", expression: "#{parent.@id} #{parent.parent.name}", want: "BaseNode Default"},
+		{name: "date functions on a string field", objectID: "Sched", expression: "#{format(plusDays(startDateTime, 1), 'YYYY-MM-dd')}", want: "2012-12-13"},
+
+		{name: "runtime field on a component", objectID: "Act", expression: "#{format(@scheduledStartTime,'YYYY')}",
+			wantErr: []string{"object 'Act'", "line 1 col 10", "'@scheduledStartTime' is a runtime field of instances", "@Act_YYYY-MM-DDTHH:MM:SS"}},
+		{name: "field using a runtime field", objectID: "Act", expression: "stamp #{myStamp}", wantErr: []string{"line 1 col 9", "in field 'myStamp' of 'Act', line 1 col 10"}},
+		{name: "syntax error", objectID: "Act", expression: "ok\n#{1 +}", wantErr: []string{"line 2 col 6: unexpected"}},
+		{name: "unknown name", objectID: "Act", expression: "#{myNope}", wantErr: []string{"line 1 col 3: myNope: 'myNope' is neither a field of 'Act'"}},
+		{name: "unknown function", objectID: "Act", expression: "#{nope(1)}", wantErr: []string{"line 1 col 3"}},
+		{name: "unknown object", objectID: "Nope", expression: "x", wantErr: []string{"'Nope' does not exist"}},
+		{name: "instance id", objectID: "@Act_2024-01-01T00:00:00", expression: "#{@scheduledStartTime}", wantErr: []string{"does not exist"}},
+		{name: "no definition", objectID: "Act", expression: "x", noDefinition: true, wantErr: []string{"does not exist"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -283,19 +341,76 @@ func TestEvaluateExpression(t *testing.T) {
 			svc, b := setup(t)
 			id := create(t, svc, b.ctx, "p", "u")
 			if !tc.noDefinition {
-				put(t, svc, b.ctx, id, cleanObjects)
+				mustCall(t, svc, b.ctx, "PutPipelineDefinition", exprDefinition, id)
 			}
 			out, err := svc.EvaluateExpression(b.ctx, &datapipeline.EvaluateExpressionInput{PipelineID: id, ObjectID: tc.objectID, Expression: tc.expression})
-			if tc.wantErr {
-				wantCode(t, err, datapipeline.CodeInvalidRequestException)
+			if tc.wantErr != nil {
+				msg := wantCode(t, err, datapipeline.CodeInvalidRequestException)
+				for _, frag := range tc.wantErr {
+					if !strings.Contains(msg, frag) {
+						t.Errorf("message %q does not contain %q", msg, frag)
+					}
+				}
 				return
 			}
 			if err != nil {
 				t.Fatalf("EvaluateExpression: %v", err)
 			}
-			if out.EvaluatedExpression != tc.want {
-				t.Errorf("evaluatedExpression = %q, want %q", out.EvaluatedExpression, tc.want)
+			if want := strings.ReplaceAll(tc.want, "{id}", id); out.EvaluatedExpression != want {
+				t.Errorf("evaluatedExpression = %q, want %q", out.EvaluatedExpression, want)
 			}
 		})
+	}
+}
+
+// TestEvaluateExpressionSecrets pins docs/assumptions/0009 on secrets: the
+// owner of a pipeline gets the values of *-parameters and secret fields
+// evaluated, as GetPipelineDefinition returns them, but no message, and so
+// no log line, ever holds them.
+func TestEvaluateExpressionSecrets(t *testing.T) {
+	t.Parallel()
+	const secret = "hunter2-Secret"
+	svc, b := setup(t)
+	id := create(t, svc, b.ctx, "p", "u")
+	mustCall(t, svc, b.ctx, "PutPipelineDefinition", `{"pipelineId":%q,"pipelineObjects":[
+		{"id":"Default","name":"Default","fields":[{"key":"scheduleType","stringValue":"ondemand"}]},
+		{"id":"Db","name":"Db","fields":[{"key":"type","stringValue":"RdsDatabase"},{"key":"rdsInstanceId","stringValue":"db-1"},
+			{"key":"username","stringValue":"u"},{"key":"*password","stringValue":"#{*myPassword}"}]}],
+		"parameterObjects":[{"id":"*myPassword","attributes":[{"key":"type","stringValue":"String"}]}],
+		"parameterValues":[{"id":"*myPassword","stringValue":%q}]}`, id, secret)
+
+	var logs bytes.Buffer
+	h := &awsjson.Handler{
+		Target: "DataPipeline",
+		Ops:    svc.Ops(),
+		Verify: func(*http.Request, []byte) (awsjson.Principal, error) { return principalA, nil },
+		Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	}
+	send := func(expression string) (int, string) {
+		body, _ := json.Marshal(map[string]string{"pipelineId": id, "objectId": "Db", "expression": expression})
+		req := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(body))
+		req.Header.Set("X-Amz-Target", "DataPipeline.EvaluateExpression")
+		req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec.Code, rec.Body.String()
+	}
+	if code, body := send("#{*myPassword}|#{password}"); code != http.StatusOK || !strings.Contains(body, secret+"|"+secret) {
+		t.Errorf("EvaluateExpression(secrets) = %d %s, want both values", code, body)
+	}
+	for _, expression := range []string{"#{day(*myPassword)}", "#{day(password)}", "#{plusDays(*password, 1)}"} {
+		code, body := send(expression)
+		if code != http.StatusBadRequest || !strings.Contains(body, "InvalidRequestException") {
+			t.Errorf("EvaluateExpression(%s) = %d %s, want InvalidRequestException", expression, code, body)
+		}
+		if strings.Contains(body, secret) {
+			t.Errorf("EvaluateExpression(%s) error reveals the secret: %s", expression, body)
+		}
+	}
+	if !strings.Contains(logs.String(), "EvaluateExpression") {
+		t.Fatalf("the client errors were not logged at Debug:\n%s", logs.String())
+	}
+	if strings.Contains(logs.String(), secret) {
+		t.Errorf("the log holds a secret value:\n%s", logs.String())
 	}
 }

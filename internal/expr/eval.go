@@ -13,7 +13,17 @@ import (
 // #{myList + myList + myList + …} cannot exhaust memory.
 const MaxValues = 10000
 
-var errTooMany = fmt.Errorf("more than %d values", MaxValues)
+// MaxBytes bounds the bytes of text one evaluation may build, counting
+// every concatenation and the template's output, so that broadcasting a
+// long string over lists (#{myList1 + myList2 + myLongField}) cannot
+// exhaust memory either. It leaves room for the longest text the API
+// accepts (EvaluateExpression takes 20 MiB) with its expressions filled in.
+const MaxBytes = 64 << 20
+
+var (
+	errTooMany  = fmt.Errorf("more than %d values", MaxValues)
+	errTooLarge = fmt.Errorf("more than %d bytes of text", MaxBytes)
+)
 
 // ErrUndefined is returned, wrapped, by an [Env] that has no value for a
 // name or no object for an id.
@@ -49,11 +59,7 @@ type Error struct {
 // Error formats the error as `expr: "src": line L col C: msg`, where the
 // column counts bytes from 1.
 func (e *Error) Error() string {
-	line, col := 1, e.Offset+1
-	if i := strings.LastIndexByte(e.Src[:min(e.Offset, len(e.Src))], '\n'); i >= 0 {
-		line += strings.Count(e.Src[:i], "\n") + 1
-		col = e.Offset - i
-	}
+	line, col := e.Position()
 	s := fmt.Sprintf("expr: %q: line %d col %d: %s", e.Src, line, col, e.Msg)
 	if e.Err != nil {
 		s += ": " + e.Err.Error()
@@ -64,10 +70,22 @@ func (e *Error) Error() string {
 // Unwrap returns the underlying error.
 func (e *Error) Unwrap() error { return e.Err }
 
+// Position returns the line and column of Offset in Src, both counted
+// from 1, the column in bytes. Callers that must not repeat a long or
+// sensitive source in a message use it instead of Error.
+func (e *Error) Position() (line, col int) {
+	line, col = 1, e.Offset+1
+	if i := strings.LastIndexByte(e.Src[:min(e.Offset, len(e.Src))], '\n'); i >= 0 {
+		line += strings.Count(e.Src[:i], "\n") + 1
+		col = e.Offset - i
+	}
+	return line, col
+}
+
 // Eval evaluates the expression in env. A name with several values, or an
 // operation on one, yields a List.
 func (e *Expr) Eval(env Env) (Value, error) {
-	ev := evaluator{src: e.src, env: env}
+	ev := evaluator{src: e.src, env: env, budget: MaxBytes}
 	return ev.eval(e.root)
 }
 
@@ -77,10 +95,13 @@ func (e *Expr) Eval(env Env) (Value, error) {
 // #{myList} becomes a repeated field; with several lists, every
 // combination is produced in order.
 func (t *Template) Eval(env Env) ([]string, error) {
-	ev := evaluator{src: t.src, env: env}
+	ev := evaluator{src: t.src, env: env, budget: MaxBytes}
 	out := []string{""}
 	for _, p := range t.parts {
 		if p.node == nil {
+			if !ev.spend(len(out) * len(p.text)) {
+				return nil, &Error{Src: t.src, Msg: errTooLarge.Error()}
+			}
 			for i := range out {
 				out[i] += p.text
 			}
@@ -92,6 +113,9 @@ func (t *Template) Eval(env Env) ([]string, error) {
 		}
 		if v.kind != KindList {
 			s := v.String()
+			if !ev.spend(len(out) * len(s)) {
+				return nil, ev.errorf(p.node, nil, "%v", errTooLarge)
+			}
 			for i := range out {
 				out[i] += s
 			}
@@ -103,7 +127,11 @@ func (t *Template) Eval(env Env) ([]string, error) {
 		next := make([]string, 0, len(out)*len(v.list))
 		for _, prefix := range out {
 			for _, e := range v.list {
-				next = append(next, prefix+e.String())
+				s := e.String()
+				if !ev.spend(len(prefix) + len(s)) {
+					return nil, ev.errorf(p.node, nil, "%v", errTooLarge)
+				}
+				next = append(next, prefix+s)
 			}
 		}
 		out = next
@@ -112,8 +140,20 @@ func (t *Template) Eval(env Env) ([]string, error) {
 }
 
 type evaluator struct {
-	src string
-	env Env
+	src    string
+	env    Env
+	budget int // bytes of text this evaluation may still build
+}
+
+// spend takes n bytes from the budget and reports whether there were
+// enough.
+func (ev *evaluator) spend(n int) bool {
+	if n < 0 || n > ev.budget {
+		ev.budget = 0
+		return false
+	}
+	ev.budget -= n
+	return true
 }
 
 func (ev *evaluator) errorf(n Node, err error, format string, args ...any) error {
@@ -264,7 +304,11 @@ func broadcast1(x Value, f func(Value) (Value, error)) (Value, error) {
 // either side concatenates the rendered values.
 func (ev *evaluator) binary(n *Binary, x, y Value) (Value, error) {
 	if n.Op == '+' && (x.kind == KindString || y.kind == KindString) {
-		return String(x.String() + y.String()), nil
+		xs, ys := x.String(), y.String()
+		if !ev.spend(len(xs) + len(ys)) {
+			return Value{}, ev.errorf(n, nil, "%v", errTooLarge)
+		}
+		return String(xs + ys), nil
 	}
 	if !isNumber(x) || !isNumber(y) {
 		return Value{}, ev.errorf(n, nil, "operator %c not defined on %s and %s", n.Op, x.kind, y.kind)

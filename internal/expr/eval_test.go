@@ -3,6 +3,7 @@ package expr
 import (
 	"errors"
 	"math"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -261,5 +262,43 @@ func BenchmarkParse(b *testing.B) {
 		if _, err := ParseTemplate("s3://bucket/#{format(minusHours(@scheduledStartTime,1),'YYYY-MM-dd-HH')}/x"); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestEvalMaxBytes(t *testing.T) {
+	t.Parallel()
+	// 100 × 100 combinations of a 10 KB string would be 100 MB of text.
+	long := strings.Repeat("x", 10_000)
+	hundred := make([]Value, 100)
+	for i := range hundred {
+		hundred[i] = Integer(int64(i))
+	}
+	env := &fakeEnv{vals: map[string][]Value{"myLong": one(String(long)), "myL1": hundred, "myL2": hundred}}
+	for _, src := range []string{
+		"#{myL1 + myL2 + myLong}",
+		"#{myL1}#{myL2}" + long,
+	} {
+		tmpl, err := ParseTemplate(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = tmpl.Eval(env)
+		var xe *Error
+		if !errors.As(err, &xe) || !strings.Contains(xe.Msg, "bytes of text") {
+			t.Errorf("Eval(%.30q…) error = %v, want one about too much text", src, err)
+		}
+	}
+	// Within the budget nothing changes.
+	tmpl, _ := ParseTemplate("#{myL1 + myLong}")
+	if got, err := tmpl.Eval(env); err != nil || len(got) != 100 {
+		t.Errorf("Eval(myL1 + myLong) = %d values, %v; want 100, nil", len(got), err)
+	}
+}
+
+func TestErrorPosition(t *testing.T) {
+	t.Parallel()
+	e := &Error{Src: "ab\ncd #{x", Offset: 7}
+	if l, c := e.Position(); l != 2 || c != 5 {
+		t.Errorf("Position() = %d, %d; want 2, 5", l, c)
 	}
 }

@@ -79,7 +79,8 @@ func (d *Definition) Parameter(id string) *ParameterObject {
 }
 
 // ParameterValuesOf returns the values parameter id takes: the values
-// supplied for it in ParameterValues, in order, or else its default. It
+// supplied for it in ParameterValues, in order, or else its default (every
+// default, in order, for an isArray parameter, which may give several). It
 // returns nil when there is neither. Values for ids that no parameter
 // declares are returned too, as they were supplied.
 func (d *Definition) ParameterValuesOf(id string) []string {
@@ -93,6 +94,9 @@ func (d *Definition) ParameterValuesOf(id string) []string {
 		return out
 	}
 	if p := d.Parameter(id); p != nil {
+		if p.IsArray() {
+			return p.Attrs(ParamDefault)
+		}
 		if v, ok := p.Attr(ParamDefault); ok {
 			return []string{v}
 		}

@@ -121,6 +121,11 @@ def main():
     v = client.validate_pipeline_definition(pipelineId=pid, pipelineObjects=objects,
                                             parameterObjects=parameter_objects)
     eq(v["errored"], False, "validate_pipeline_definition of a clean definition")
+    # The documented warnings: no pipelineLogUri, and a resource without
+    # terminateAfter. They never make a definition errored.
+    warned = {w["id"]: " ".join(w["warnings"]) for w in v["validationWarnings"]}
+    check("pipelineLogUri" in warned.get("Default", ""), "validate_pipeline_definition warns of a missing pipelineLogUri", warned)
+    check("terminateAfter" in warned.get("Ec2", ""), "validate_pipeline_definition warns of a missing terminateAfter", warned)
     broken = objects[:4] + [{"id": "Copy", "name": "Copy", "fields": [
         {"key": "type", "stringValue": "CopyActivity"},
         {"key": "runsOn", "refValue": "NoSuchResource"},
@@ -181,6 +186,26 @@ def main():
 
     ev = client.evaluate_expression(pipelineId=pid, objectId="Copy", expression="plain text, no expressions")
     eq(ev["evaluatedExpression"], "plain text, no expressions", "evaluate_expression of plain text")
+    # Expressions: parameters (activation's value won over the put one),
+    # references through fields, functions, and a runtime field that a
+    # component does not have.
+    for obj, expression, want in [
+        ("Input", "#{directoryPath}", "s3://example-bucket/backfill/"),
+        ("Copy", "#{input.directoryPath}part-#{1 + 2}", "s3://example-bucket/backfill/part-3"),
+        ("Copy", "#{format(plusDays(makeDate(2026,1,31),1),'YYYY-MM-dd')}", "2026-02-01"),
+    ]:
+        ev = client.evaluate_expression(pipelineId=pid, objectId=obj, expression=expression)
+        eq(ev["evaluatedExpression"], want, f"evaluate_expression {expression!r} on {obj}")
+    try:
+        client.evaluate_expression(pipelineId=pid, objectId="Copy", expression="#{format(@scheduledStartTime,'YYYY')}")
+        check(False, "evaluate_expression of a runtime field on a component raised nothing")
+    except exc.InvalidRequestException as e:
+        check("@scheduledStartTime" in str(e), "evaluate_expression of a runtime field names it", str(e))
+    evaluated = client.describe_objects(pipelineId=pid, objectIds=["Input"], evaluateExpressions=True)["pipelineObjects"][0]
+    eq(fields_of(evaluated["fields"], "directoryPath"), ["s3://example-bucket/backfill/"],
+       "describe_objects evaluateExpressions directoryPath")
+    raw = client.describe_objects(pipelineId=pid, objectIds=["Input"])["pipelineObjects"][0]
+    eq(fields_of(raw["fields"], "directoryPath"), ["#{myInputPath}"], "describe_objects directoryPath as written")
 
     client.deactivate_pipeline(pipelineId=pid, cancelActive=True)
     desc = client.describe_pipelines(pipelineIds=[pid])["pipelineDescriptionList"][0]

@@ -115,28 +115,27 @@ type collector struct {
 
 // warn records a warning, which never makes the result errored.
 func (c *collector) warn(id, msg string) {
-	if c.warnIdx == nil {
-		c.warnIdx = map[string]int{}
-	}
-	i, ok := c.warnIdx[id]
-	if !ok {
-		i = len(c.r.Warnings)
-		c.warnIdx[id] = i
-		c.r.Warnings = append(c.r.Warnings, ValidationWarning{ID: id})
-	}
+	i := entry(&c.warnIdx, &c.r.Warnings, id, func(id string) ValidationWarning { return ValidationWarning{ID: id} })
 	c.r.Warnings[i].Warnings = append(c.r.Warnings[i].Warnings, msg)
 }
 
-func (c *collector) err(id string, fatal bool, msg string) {
-	if c.errIdx == nil {
-		c.errIdx = map[string]int{}
+// entry returns the index of id's entry in *list, appending a new one,
+// made by mk, the first time id is seen.
+func entry[T any](idx *map[string]int, list *[]T, id string, mk func(string) T) int {
+	if *idx == nil {
+		*idx = map[string]int{}
 	}
-	i, ok := c.errIdx[id]
+	i, ok := (*idx)[id]
 	if !ok {
-		i = len(c.r.Errors)
-		c.errIdx[id] = i
-		c.r.Errors = append(c.r.Errors, ValidationError{ID: id})
+		i = len(*list)
+		(*idx)[id] = i
+		*list = append(*list, mk(id))
 	}
+	return i
+}
+
+func (c *collector) err(id string, fatal bool, msg string) {
+	i := entry(&c.errIdx, &c.r.Errors, id, func(id string) ValidationError { return ValidationError{ID: id} })
 	c.r.Errors[i].Errors = append(c.r.Errors[i].Errors, msg)
 	if fatal {
 		c.r.Fatal = append(c.r.Fatal, id+": "+msg)

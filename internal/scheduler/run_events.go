@@ -122,16 +122,24 @@ func (r *Run) Cancel(instanceID string, now time.Time) error {
 	if in.Status.Terminal() {
 		return ErrNotApplicable
 	}
-	if a := r.attempts[in.HeadAttempt]; a != nil && !a.Status.Terminal() {
-		a.Status, a.ActualEnd = pipeline.StatusCanceled, now
-		r.touchAttempt(a)
-		if a.TaskID != "" {
-			r.out.Cancel = append(r.out.Cancel, a.TaskID)
-		}
-	}
+	r.stopHeadAttempt(in, now)
 	in.CancellationReason = "Canceled with SetStatus TRY_CANCEL."
 	r.end(in, pipeline.StatusCanceled, now)
 	return nil
+}
+
+// stopHeadAttempt cancels the instance's attempt if it is still open, and
+// tells its runner to stop.
+func (r *Run) stopHeadAttempt(in *pipeline.Instance, now time.Time) {
+	a := r.attempts[in.HeadAttempt]
+	if a == nil || a.Status.Terminal() {
+		return
+	}
+	a.Status, a.ActualEnd = pipeline.StatusCanceled, now
+	r.touchAttempt(a)
+	if a.TaskID != "" {
+		r.out.Cancel = append(r.out.Cancel, a.TaskID)
+	}
 }
 
 // MarkFinished is SetStatus MARK_FINISHED: the instance counts as
@@ -144,13 +152,7 @@ func (r *Run) MarkFinished(instanceID string, now time.Time) error {
 	if in.Status == pipeline.StatusFinished {
 		return nil
 	}
-	if a := r.attempts[in.HeadAttempt]; a != nil && !a.Status.Terminal() {
-		a.Status, a.ActualEnd = pipeline.StatusCanceled, now
-		r.touchAttempt(a)
-		if a.TaskID != "" {
-			r.out.Cancel = append(r.out.Cancel, a.TaskID)
-		}
-	}
+	r.stopHeadAttempt(in, now)
 	r.end(in, pipeline.StatusFinished, now)
 	return nil
 }

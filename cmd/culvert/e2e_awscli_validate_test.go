@@ -150,4 +150,13 @@ func TestAWSCLIValidation(t *testing.T) {
 	if got.Values["myGreeting"] != "hello" {
 		t.Errorf("active definition's values = %v, want myGreeting=hello", got.Values)
 	}
+	// The value given at activation is what expressions now see.
+	var ev struct {
+		EvaluatedExpression string `json:"evaluatedExpression"`
+	}
+	cli.mustJSON(t, &ev, "evaluate-expression", "--pipeline-id", id, "--object-id", "Greet",
+		"--expression", "#{command} on #{format(makeDate(2026,1,31),'EEE d MMM')}")
+	if want := "echo hello on Sat 31 Jan"; ev.EvaluatedExpression != want {
+		t.Errorf("evaluate-expression = %q, want %q", ev.EvaluatedExpression, want)
+	}
 }

@@ -70,6 +70,9 @@ type Instance struct {
 	HeadAttempt  string
 	// Resource is the id of the resource instance it runs on, if any.
 	Resource string
+	// Node is, for a precondition instance, the instance it checks for:
+	// the runtime field node.
+	Node string
 
 	ErrorID, ErrorMessage, ErrorStackTrace string
 	CascadeFailedOn                        string // the instance whose failure cascaded here

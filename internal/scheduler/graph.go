@@ -46,6 +46,7 @@ type Node struct {
 	AttemptTimeout        expr.Period // zero: none
 	ReportProgressTimeout expr.Period // zero: the queue's default
 	LateAfterTimeout      expr.Period // zero: none
+	PreconditionTimeout   expr.Period // preconditions only; zero: none
 	Cascade               bool        // failureAndRerunMode is cascade
 
 	OnFail, OnSuccess, OnLateAction []string // action components
@@ -56,6 +57,10 @@ type Node struct {
 type Graph struct {
 	Nodes     []Node
 	Schedules map[string]Schedule
+	// Preconditions holds the precondition components that runnable
+	// nodes name; they run per instance of the node that uses them, in
+	// its interval, so they have no schedule of their own.
+	Preconditions map[string]*Node
 	// Ondemand is set when the pipeline's scheduleType (on Default) is
 	// ondemand: every activation is one run of every node.
 	Ondemand bool
@@ -87,7 +92,7 @@ type CompileOptions struct {
 // hold; the definition's validation is what users see first.
 func Compile(def *pipeline.Definition, opt CompileOptions) (*Graph, error) {
 	r := pipeline.NewResolver(def)
-	g := &Graph{Schedules: map[string]Schedule{}, index: map[string]int{}}
+	g := &Graph{Schedules: map[string]Schedule{}, Preconditions: map[string]*Node{}, index: map[string]int{}}
 	if def.Object(pipeline.DefaultID) != nil {
 		eff, err := r.Effective(pipeline.DefaultID)
 		if err != nil {
@@ -113,6 +118,14 @@ func Compile(def *pipeline.Definition, opt CompileOptions) (*Graph, error) {
 			return nil, err
 		}
 		t, ok := pipeline.LookupType(typ)
+		if ok && t.Kind == pipeline.KindPrecondition {
+			n, err := compileNode(r, eff, t, g, opt)
+			if err != nil {
+				return nil, err
+			}
+			g.Preconditions[id] = &n
+			continue
+		}
 		if !ok || (t.Kind != pipeline.KindActivity && t.Kind != pipeline.KindDataNode && t.Kind != pipeline.KindResource) {
 			continue
 		}
@@ -184,6 +197,7 @@ func compileNode(r *pipeline.Resolver, eff *pipeline.Object, t *pipeline.TypeSpe
 	n.AttemptTimeout = period("attemptTimeout")
 	n.ReportProgressTimeout = period("reportProgressTimeout")
 	n.LateAfterTimeout = period("lateAfterTimeout")
+	n.PreconditionTimeout = period("preconditionTimeout")
 	n.Cascade = strings.EqualFold(str("failureAndRerunMode"), "cascade")
 	n.OnFail = refs(eff, "onFail")
 	n.OnSuccess = refs(eff, "onSuccess")
@@ -192,7 +206,7 @@ func compileNode(r *pipeline.Resolver, eff *pipeline.Object, t *pipeline.TypeSpe
 		return Node{}, err
 	}
 
-	if !g.Ondemand {
+	if !g.Ondemand && t.Kind != pipeline.KindPrecondition {
 		sched := refs(eff, "schedule")
 		if len(sched) == 0 {
 			return Node{}, fmt.Errorf("object %s: no schedule", eff.ID)

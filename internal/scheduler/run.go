@@ -43,6 +43,8 @@ type Run struct {
 	inSlotWait map[*pipeline.Instance]bool
 
 	finishedReported bool
+	// held is set while the pipeline deactivates: no attempt starts.
+	held bool
 }
 
 // consumer is an edge of the graph, seen from the component depended on.
@@ -327,6 +329,9 @@ func (r *Run) wake(in *pipeline.Instance) {
 	}
 	if in.Resource != "" {
 		r.dirty[in.Resource] = true
+	}
+	if in.Node != "" {
+		r.dirty[in.Node] = true
 	}
 }
 

@@ -68,6 +68,36 @@ func (r *Run) TaskDone(attemptID string, status pipeline.Status, errorID, errorM
 	return nil
 }
 
+// TaskFalse records that a precondition's check found it not met yet
+// (SetTaskStatus FALSE). The check runs again after retryDelay, without
+// using up a try, until preconditionTimeout has passed since the first
+// check; then the precondition has failed (§5.3).
+func (r *Run) TaskFalse(attemptID string, now time.Time) error {
+	a, in, err := r.openAttempt(attemptID)
+	if err != nil {
+		return err
+	}
+	node := r.nodeOf(in)
+	if node == nil || node.Kind != pipeline.KindPrecondition {
+		return ErrNotApplicable
+	}
+	const msg = "The precondition is not met."
+	a.Status, a.ActualEnd, a.ErrorID, a.ErrorMessage = pipeline.StatusFailed, now, "PreconditionNotMet", msg
+	r.touchAttempt(a)
+	if !node.PreconditionTimeout.IsZero() && !now.Before(node.PreconditionTimeout.AddTo(in.ActualStart, 1)) {
+		in.ErrorID = "PreconditionTimeout"
+		in.ErrorMessage = "The precondition was not met within preconditionTimeout (" + node.PreconditionTimeout.String() + ")."
+		r.end(in, pipeline.StatusFailed, now)
+		return nil
+	}
+	if r.held {
+		return nil
+	}
+	in.TriesLeft++ // a check that says "not yet" is not a failed try
+	r.startAttempt(in, r.route(in, node), node.RetryDelay.AddTo(now, 1), now)
+	return nil
+}
+
 // TaskLost records that the runner holding attempt id's task stopped
 // acknowledging or reporting progress: the attempt times out and is
 // retried like a failure.
@@ -96,13 +126,9 @@ func (r *Run) failAttempt(in *pipeline.Instance, a *pipeline.Attempt, status pip
 	a.ErrorID, a.ErrorMessage, a.ErrorStackTrace = errorID, errorMessage, errorStack
 	r.touchAttempt(a)
 	in.ErrorID, in.ErrorMessage, in.ErrorStackTrace = errorID, errorMessage, errorStack
-	node, _ := r.Graph.Node(in.ComponentID)
-	if node != nil && in.TriesLeft > 0 {
-		workerGroup := node.WorkerGroup
-		if node.RunsOn != "" {
-			workerGroup = ResourceWorkerGroup(r.PipelineID, node.RunsOn)
-		}
-		r.startAttempt(in, workerGroup, node.RetryDelay.AddTo(now, 1), now)
+	node := r.nodeOf(in)
+	if node != nil && in.TriesLeft > 0 && !r.held {
+		r.startAttempt(in, r.route(in, node), node.RetryDelay.AddTo(now, 1), now)
 		return
 	}
 	final := pipeline.StatusFailed
@@ -180,8 +206,7 @@ func (r *Run) Rerun(instanceID string, now time.Time) error {
 }
 
 func (r *Run) reset(in *pipeline.Instance) {
-	node, _ := r.Graph.Node(in.ComponentID)
-	if node != nil {
+	if node := r.nodeOf(in); node != nil {
 		in.TriesLeft = node.MaximumRetries + 1
 	}
 	in.ActualEnd = time.Time{}
@@ -211,4 +236,58 @@ func (r *Run) Resume(componentID string) {
 			r.dirty[x.ID] = true
 		}
 	}
+}
+
+// Hold stops or resumes starting attempts, for a pipeline that is
+// deactivating or was reactivated. Attempts already handed out go on.
+func (r *Run) Hold(on bool) {
+	if r.held == on {
+		return
+	}
+	r.held = on
+	if !on {
+		for id, in := range r.instances {
+			if !in.Status.Terminal() {
+				r.dirty[id] = true
+			}
+		}
+	}
+}
+
+// Active returns how many instances hold an active slot: their attempts
+// are with a runner or waiting for one.
+func (r *Run) Active() int {
+	n := 0
+	for _, c := range r.activeCount {
+		n += c
+	}
+	return n
+}
+
+// CancelActive is DeactivatePipeline with cancelActive: every instance
+// with an attempt out is CANCELED and its runner told to stop.
+func (r *Run) CancelActive(now time.Time) {
+	for _, in := range r.instances {
+		if isActive(in.Status) {
+			r.stopHeadAttempt(in, now)
+			in.CancellationReason = "Canceled by DeactivatePipeline."
+			r.end(in, pipeline.StatusCanceled, now)
+		}
+	}
+}
+
+// AddOndemandRun creates the instances of one run of an ondemand
+// pipeline, activated at at: one per node, all at that instant. An
+// activation within the same second as the previous one adds nothing.
+func (r *Run) AddOndemandRun(at time.Time) {
+	at = at.UTC().Truncate(time.Second)
+	var plan []Instance
+	for _, n := range r.Graph.Nodes {
+		plan = append(plan, Instance{
+			ID: InstanceID(n.ID, at), ComponentID: n.ID, N: len(r.byComp[n.ID]),
+			Start: at, End: at, Eligible: at, Status: pipeline.StatusWaitingOnDependencies,
+		})
+	}
+	r.Add(plan)
+	r.finishedReported = false
 }

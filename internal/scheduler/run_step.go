@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"container/heap"
+	"slices"
 	"sort"
 	"time"
 
@@ -53,8 +54,8 @@ func (r *Run) Step(now time.Time) (Changes, time.Time) {
 
 // reconcile applies the rules to one instance at now.
 func (r *Run) reconcile(in *pipeline.Instance, now time.Time) {
-	node, ok := r.Graph.Node(in.ComponentID)
-	if !ok || in.Status.Terminal() {
+	node := r.nodeOf(in)
+	if node == nil || in.Status.Terminal() {
 		return
 	}
 	r.checkLate(in, node, now)
@@ -74,11 +75,17 @@ func (r *Run) reconcile(in *pipeline.Instance, now time.Time) {
 			r.wakeAt(in.Eligible, in.ID)
 			return
 		}
+		if r.held {
+			return // deactivating: nothing new starts
+		}
 		switch node.Kind {
 		case pipeline.KindResource:
 			r.startResource(in, now)
 		case pipeline.KindDataNode:
 			r.readyDataNode(in, node, now)
+		case pipeline.KindPrecondition:
+			// Rerun: check again.
+			r.startAttempt(in, r.route(in, node), now, now)
 		default:
 			r.readyActivity(in, node, now)
 		}
@@ -178,7 +185,6 @@ func (r *Run) readyActivity(in *pipeline.Instance, node *Node, now time.Time) {
 	if r.blocked(in, node, d, now) {
 		return
 	}
-	workerGroup := node.WorkerGroup
 	if node.RunsOn != "" {
 		res := r.at(node.RunsOn, in.ScheduledStart)
 		switch {
@@ -198,16 +204,97 @@ func (r *Run) readyActivity(in *pipeline.Instance, node *Node, now time.Time) {
 			return
 		}
 		in.Resource = res.ID
-		workerGroup = ResourceWorkerGroup(r.PipelineID, node.RunsOn)
+	}
+	if !r.preconditionsMet(in, node, now) {
+		return
 	}
 	if r.activeCount[in.ComponentID] >= max(node.MaxActive, 1) {
 		r.waitForSlot(in) // woken when an instance of the component leaves its slot
 		return
 	}
-	r.startAttempt(in, workerGroup, now, now)
+	r.startAttempt(in, r.route(in, node), now, now)
+}
+
+// nodeOf returns the graph node an instance was made from: a runnable
+// node or a precondition.
+func (r *Run) nodeOf(in *pipeline.Instance) *Node {
+	if n, ok := r.Graph.Node(in.ComponentID); ok {
+		return n
+	}
+	if in.Node != "" {
+		return r.Graph.Preconditions[in.ComponentID]
+	}
+	return nil
+}
+
+// route returns the worker group of an instance's tasks: its resource's
+// when it runs on one (runsOn wins over workerGroup, §9.1), its
+// workerGroup otherwise. A precondition without either runs where the
+// instance it checks runs.
+func (r *Run) route(in *pipeline.Instance, node *Node) string {
+	switch {
+	case node.RunsOn != "":
+		return ResourceWorkerGroup(r.PipelineID, node.RunsOn)
+	case node.WorkerGroup != "":
+		return node.WorkerGroup
+	case in.Node != "":
+		if c, ok := r.instances[in.Node]; ok {
+			if cn := r.nodeOf(c); cn != nil {
+				return r.route(c, cn)
+			}
+		}
+	}
+	return ""
+}
+
+// preconditionInstanceID names the instance of precondition p that checks
+// for instance in: @P_<start> when only one component uses p, and
+// @P_<component>_<start> when several do, so that ids stay unique.
+func (r *Run) preconditionInstanceID(p string, in *pipeline.Instance) string {
+	users := 0
+	for _, n := range r.Graph.Nodes {
+		if slices.Contains(n.Preconditions, p) {
+			users++
+		}
+	}
+	if users > 1 {
+		return InstanceID(p+"_"+in.ComponentID, in.ScheduledStart)
+	}
+	return InstanceID(p, in.ScheduledStart)
+}
+
+// preconditionsMet checks the instance's preconditions, creating their
+// instances (one per precondition, run as tasks) the first time, and
+// applies a failed one like a failed dependency.
+func (r *Run) preconditionsMet(in *pipeline.Instance, node *Node, now time.Time) bool {
+	var d depState
+	for _, p := range node.Preconditions {
+		pn := r.Graph.Preconditions[p]
+		if pn == nil {
+			continue
+		}
+		id := r.preconditionInstanceID(p, in)
+		pin, ok := r.instances[id]
+		if !ok {
+			pin = &pipeline.Instance{
+				ID: id, ComponentID: p, Type: pn.Type, N: in.N, Version: r.Version,
+				ScheduledStart: in.ScheduledStart, ScheduledEnd: in.ScheduledEnd, Eligible: now,
+				Status: pipeline.StatusWaitingOnDependencies, TriesLeft: pn.MaximumRetries + 1, Node: in.ID,
+				ActualStart: now,
+			}
+			r.index(pin)
+			r.touch(pin)
+			r.startAttempt(pin, r.route(pin, pn), now, now)
+		}
+		d.add(pin, true)
+	}
+	return !r.blocked(in, node, d, now)
 }
 
 func (r *Run) startAttempt(in *pipeline.Instance, workerGroup string, notBefore, now time.Time) {
+	if r.held {
+		return
+	}
 	in.AttemptCount++
 	in.TriesLeft--
 	a := &pipeline.Attempt{
@@ -234,7 +321,7 @@ func (r *Run) readyDataNode(in *pipeline.Instance, node *Node, now time.Time) {
 			d.waiting = true
 		}
 	}
-	if r.blocked(in, node, d, now) {
+	if r.blocked(in, node, d, now) || !r.preconditionsMet(in, node, now) {
 		return
 	}
 	r.end(in, pipeline.StatusFinished, now)
@@ -345,8 +432,20 @@ func (r *Run) checkLate(in *pipeline.Instance, node *Node, now time.Time) {
 // finished reports whether the pipeline is done: every schedule finite,
 // every interval created and every instance terminal.
 func (r *Run) finished() bool {
-	if r.Graph.Ondemand || len(r.Graph.Nodes) == 0 {
+	if len(r.Graph.Nodes) == 0 {
 		return false
+	}
+	if r.Graph.Ondemand {
+		// A run is over when every instance of every run is.
+		if len(r.instances) == 0 {
+			return false
+		}
+		for _, x := range r.instances {
+			if !x.Status.Terminal() {
+				return false
+			}
+		}
+		return true
 	}
 	for _, n := range r.Graph.Nodes {
 		s := r.Graph.Schedules[n.Schedule]

@@ -392,3 +392,99 @@ func BenchmarkRunYearBackfill(b *testing.B) {
 		}
 	}
 }
+
+func TestRunPreconditions(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, "2026-01-01T00:00:00", defaults(str("failureAndRerunMode", "cascade")), hourly("2"),
+		object("In", str("type", "S3DataNode"), str("directoryPath", "s3://in/"), ref("precondition", "Ready"),
+			str("workerGroup", "wg-nodes")),
+		object("Ready", str("type", "S3KeyExists"), str("s3Key", "s3://in/_SUCCESS"), str("role", "r"),
+			str("retryDelay", "5 minutes"), str("preconditionTimeout", "12 minutes")),
+		shell("Use", ref("input", "In")))
+	const in0, ready0, use0 = "@In_2026-01-01T00:00:00", "@Ready_2026-01-01T00:00:00", "@Use_2026-01-01T00:00:00"
+	if len(h.tasks) != 1 || h.tasks[0].InstanceID != ready0 || h.tasks[0].WorkerGroup != "wg-nodes" {
+		t.Fatalf("tasks = %+v, want the precondition's check, routed like the data node it checks", h.tasks)
+	}
+	if pin, _ := h.run.Instance(ready0); pin.Node != in0 {
+		t.Errorf("precondition instance's node = %q, want %s", pin.Node, in0)
+	}
+	h.wantStatus(map[string]pipeline.Status{in0: pipeline.StatusWaitingOnDependencies, use0: pipeline.StatusWaitingOnDependencies})
+
+	// Not met: checked again after retryDelay, without using up tries.
+	first := h.claim()
+	if err := h.run.TaskFalse(first, h.now); err != nil {
+		t.Fatal(err)
+	}
+	h.step()
+	if len(h.tasks) != 1 || !h.tasks[0].NotBefore.Equal(h.now.Add(5*time.Minute)) {
+		t.Fatalf("after FALSE: tasks %+v, want a check 5 minutes later", h.tasks)
+	}
+	h.advance(5 * time.Minute)
+	h.done(h.claim(), pipeline.StatusFinished)
+	h.wantStatus(map[string]pipeline.Status{ready0: pipeline.StatusFinished, in0: pipeline.StatusFinished, use0: pipeline.StatusWaitingForRunner})
+	h.done(h.claim(), pipeline.StatusFinished)
+
+	// The next interval's precondition never holds: after its timeout it
+	// fails, and with cascade the data node and its consumer fail too.
+	h.advance(55 * time.Minute)
+	const in1, ready1, use1 = "@In_2026-01-01T01:00:00", "@Ready_2026-01-01T01:00:00", "@Use_2026-01-01T01:00:00"
+	for i := 0; h.status(ready1) != pipeline.StatusFailed && i < 5; i++ {
+		if err := h.run.TaskFalse(h.claim(), h.now); err != nil {
+			t.Fatal(err)
+		}
+		h.advance(5 * time.Minute)
+	}
+	h.wantStatus(map[string]pipeline.Status{ready1: pipeline.StatusFailed, in1: pipeline.StatusCascadeFailed, use1: pipeline.StatusCascadeFailed})
+	if pin, _ := h.run.Instance(ready1); pin.ErrorID != "PreconditionTimeout" {
+		t.Errorf("timed-out precondition error = %q", pin.ErrorID)
+	}
+}
+
+func TestRunDeactivate(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, "2026-01-01T00:00:00", defaults(str("maxActiveInstances", "2")), hourly("3"), shell("A"))
+	h.advance(2 * time.Hour) // three due, two may run
+	running := h.claim()
+	if got := h.run.Active(); got != 2 {
+		t.Fatalf("Active = %d, want 2", got)
+	}
+	// Deactivating without cancelActive: nothing new starts, what is out goes on.
+	h.run.Hold(true)
+	h.done(running, pipeline.StatusFinished)
+	if got := h.run.Active(); got != 1 {
+		t.Errorf("Active while held = %d, want 1 (the queued one)", got)
+	}
+	h.wantStatus(map[string]pipeline.Status{"@A_2026-01-01T02:00:00": pipeline.StatusWaitingOnDependencies})
+	// cancelActive cancels what is out.
+	h.run.CancelActive(h.now)
+	h.step()
+	if got := h.run.Active(); got != 0 {
+		t.Errorf("Active after CancelActive = %d", got)
+	}
+	h.wantStatus(map[string]pipeline.Status{"@A_2026-01-01T01:00:00": pipeline.StatusCanceled})
+	// Reactivation resumes.
+	h.run.Hold(false)
+	h.step()
+	h.wantStatus(map[string]pipeline.Status{"@A_2026-01-01T02:00:00": pipeline.StatusWaitingForRunner})
+}
+
+func TestRunOndemand(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, "2026-01-01T00:00:00", object("Default", str("scheduleType", "ondemand")),
+		shell("A"), shell("B", ref("dependsOn", "A")))
+	if len(h.tasks) != 0 {
+		t.Fatalf("an ondemand pipeline ran before any activation: %+v", h.tasks)
+	}
+	for i, when := range []string{"2026-01-01T00:00:10", "2026-01-01T00:05:00", "2026-01-01T00:09:00"} {
+		h.now = at(when)
+		h.run.AddOndemandRun(h.now)
+		h.step()
+		h.done(h.claim(), pipeline.StatusFinished)
+		h.done(h.claim(), pipeline.StatusFinished)
+		h.wantStatus(map[string]pipeline.Status{"@A_" + when: pipeline.StatusFinished, "@B_" + when: pipeline.StatusFinished})
+		if !h.log.Finished {
+			t.Errorf("run %d: not reported finished", i+1)
+		}
+		h.log.Finished = false
+	}
+}

@@ -46,9 +46,10 @@ func (e *Evaluator) Fields(id string) ([]Field, error) {
 // Shell and Hive variables (${INPUT1_STAGING_DIR}) are not expressions and
 // are kept as they are.
 //
-// Returns the errors of [Evaluator.Env], or a [*FieldEvalError] for the
-// first field that fails to evaluate.
-func (e *Evaluator) Flatten(id string) (*Object, error) {
+// A field that fails to evaluate is kept as written if keepOnError, when
+// not nil, says so for its key; the first other one makes Flatten return
+// a [*FieldEvalError]. Returns the errors of [Evaluator.Env] too.
+func (e *Evaluator) Flatten(id string, keepOnError func(key string) bool) (*Object, error) {
 	v, err := e.view(id)
 	if err != nil {
 		return nil, err
@@ -60,6 +61,10 @@ func (e *Evaluator) Flatten(id string) (*Object, error) {
 			continue
 		}
 		vals, err := e.Eval(v.id, *f.StringValue)
+		if err != nil && keepOnError != nil && keepOnError(f.Key) {
+			out.Fields = append(out.Fields, f)
+			continue
+		}
 		if err != nil {
 			return nil, &FieldEvalError{Object: v.id, Field: f.Key, Message: e.Explain(err), Err: err}
 		}

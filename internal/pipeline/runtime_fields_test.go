@@ -242,7 +242,7 @@ func TestRuntimeEvaluation(t *testing.T) {
 	t.Run("flatten", func(t *testing.T) {
 		t.Parallel()
 		ev := NewEvaluator(def, rt.Func())
-		got, err := ev.Flatten(a.ID)
+		got, err := ev.Flatten(a.ID, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -254,7 +254,7 @@ func TestRuntimeEvaluation(t *testing.T) {
 				t.Errorf("Flatten: %s = %q, want %q", key, f.Value(), want)
 			}
 		}
-		if _, err := NewEvaluator(def, rt.Func()).Flatten("Act"); err == nil {
+		if _, err := NewEvaluator(def, rt.Func()).Flatten("Act", nil); err == nil {
 			t.Error("Flatten(component using @scheduledStartTime) succeeded")
 		} else {
 			var fe *FieldEvalError
@@ -264,6 +264,13 @@ func TestRuntimeEvaluation(t *testing.T) {
 			if !errors.Is(err, expr.ErrUndefined) {
 				t.Errorf("Flatten(Act) error %v is not expr.ErrUndefined", err)
 			}
+		}
+		lenient, err := NewEvaluator(def, rt.Func()).Flatten("Act", func(string) bool { return true })
+		if err != nil {
+			t.Fatalf("Flatten(Act, keep all): %v", err)
+		}
+		if f, _ := lenient.Get("myStamp"); f.Value() != "#{format(@scheduledStartTime,'YYYY')}/#{@attemptCount}" {
+			t.Errorf("Flatten(Act, keep all): myStamp = %q, want it as written", f.Value())
 		}
 	})
 }

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -341,6 +342,37 @@ func BenchmarkBuildTaskObject(b *testing.B) {
 		for b.Loop() {
 			if _, err := BuildTaskObject(fx.task); err != nil {
 				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// FuzzBuildTaskObject puts arbitrary text in the activity's command and
+// the output's path: BuildTaskObject must never panic, and must fail only
+// with an error naming the field.
+func FuzzBuildTaskObject(f *testing.F) {
+	for _, s := range []string{"#{myShellCmd}", "#{input.directoryPath}", "#{", "#{runsOn.runsOn.parent.@id}",
+		"#{format(@scheduledStartTime,'YYYY')}", "${INPUT1_STAGING_DIR} #{1/0}", "#{output.command}"} {
+		f.Add(s)
+	}
+	base := loadDefinition(f, "shell.json")
+	f.Fuzz(func(t *testing.T, text string) {
+		def := *base
+		def.Objects = slices.Clone(base.Objects)
+		for i := range def.Objects {
+			o := &def.Objects[i]
+			switch o.ID {
+			case "ShellCommandActivityObj":
+				o.Fields = append(slices.Clone(o.Fields), pipeline.String("myExtra", text))
+			case "S3OutputLocation":
+				o.Fields = append(slices.Clone(o.Fields), pipeline.String("manifestFilePath", text))
+			}
+		}
+		fx := queued(t, &def, "2026-03-01T10:00:00")
+		if _, err := BuildTaskObject(fx.task); err != nil {
+			var fe *pipeline.FieldEvalError
+			if !errors.As(err, &fe) {
+				t.Errorf("BuildTaskObject(%q): error %v is not a FieldEvalError", text, err)
 			}
 		}
 	})

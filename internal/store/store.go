@@ -178,6 +178,10 @@ type RunState struct {
 	Tasks []*Task
 	// Commands not yet applied, in the order they were added.
 	Commands []*RunCommand
+	// ChangeSeq is the highest task ChangeSeq issued when the state was
+	// read: the state reflects every task change up to it, so a follower
+	// of TaskChanges resumes the pipeline's tasks after it.
+	ChangeSeq int64
 }
 
 // RunChanges is one step of a pipeline's run, applied atomically by
@@ -186,16 +190,20 @@ type RunChanges struct {
 	Account    string
 	PipelineID string
 	// Instances and Attempts are inserted, or replace the stored ones
-	// with the same ID.
+	// with the same ID; the store keeps copies, so the caller may go on
+	// changing its own. If one ID appears twice, the later one counts.
 	Instances []*pipeline.Instance
 	Attempts  []*pipeline.Attempt
-	// Tasks are enqueued as QUEUED; their ids must be new.
+	// Tasks are enqueued as QUEUED, in order, with the Account and
+	// PipelineID above; their ids must be new. Only ID, AttemptID,
+	// InstanceID, WorkerGroup, Objects, NotBefore and CreatedAt are read.
 	Tasks []*Task
 	// Cancel lists task ids whose runners are told to stop: Canceled is
-	// set on tasks not yet done, and ignored for the others.
+	// set on tasks of the pipeline not yet done, and ignored for the
+	// others. A canceled task that is still queued is never claimed.
 	Cancel []string
 	// CommandsDone lists the Seq of commands the step applied; they are
-	// removed.
+	// removed. Unknown Seqs are ignored.
 	CommandsDone []int64
 	// State, when not empty, becomes the pipeline's state.
 	State pipeline.State
@@ -205,7 +213,9 @@ type RunChanges struct {
 // RunCommand is a SetStatus on instances or attempts, recorded by the API
 // for the scheduler, which owns the run, to apply.
 type RunCommand struct {
-	Seq        int64 // assigned by the store
+	// Seq is assigned by the store, increasing across the store and never
+	// reused, even after the command is done or the store reopened.
+	Seq        int64
 	Account    string
 	PipelineID string
 	ObjectIDs  []string
@@ -253,7 +263,8 @@ type Store interface {
 	PipelineCreate(ctx context.Context, p *PipelineCreateParams) (pl *Pipeline, created bool, err error)
 
 	// PipelineDelete deletes a pipeline with its definitions, tasks, run
-	// state and commands, leaving a tombstone. It returns ErrNotFound if the account has no such
+	// state and commands, leaving a tombstone, and wakes the scheduler
+	// (SchedulerTopic). It returns ErrNotFound if the account has no such
 	// pipeline and ErrDeleted if it was already deleted.
 	PipelineDelete(ctx context.Context, account, id string, now time.Time) error
 
@@ -276,58 +287,57 @@ type Store interface {
 	// returns an error, nothing is stored and that error is returned as is.
 	// fn runs under the store's write guarantee, so it must be quick and
 	// must not call the store; a backend may call it more than once if it
-	// retries a conflicting transaction.
+	// retries a conflicting transaction. A stored update wakes the
+	// scheduler (SchedulerTopic).
 	// It returns ErrNotFound or ErrDeleted like PipelineGet.
 	PipelineUpdate(ctx context.Context, account, id string, fn func(p *Pipeline) error) (*Pipeline, error)
+
+	// PipelinesRunning returns every live pipeline, of every account, whose
+	// state is SCHEDULED or DEACTIVATING (the pipelines the scheduler
+	// drives), in creation order.
+	PipelinesRunning(ctx context.Context) ([]*Pipeline, error)
+
+	// RunApply applies one step of a pipeline's run atomically (see
+	// RunChanges) and, once it is durable, wakes the pollers of every
+	// worker group that got a task claimable at c.Now. It returns
+	// ErrNotFound or ErrDeleted like PipelineGet, and ErrConflict if a new
+	// task's id is taken or repeated; nothing is applied then.
+	RunApply(ctx context.Context, c *RunChanges) error
+
+	// RunCommandAdd records a command for the scheduler, assigning its Seq
+	// (also set in c), and wakes the scheduler. It returns ErrNotFound or
+	// ErrDeleted like PipelineGet.
+	RunCommandAdd(ctx context.Context, c *RunCommand) error
+
+	// RunLoad returns what is stored about a pipeline's run (see RunState);
+	// a pipeline that never ran has an empty one. It returns ErrNotFound
+	// or ErrDeleted like PipelineGet.
+	RunLoad(ctx context.Context, account, pipelineID string) (*RunState, error)
 
 	// RunnerHeartbeat records that a task runner is alive.
 	RunnerHeartbeat(ctx context.Context, p *RunnerHeartbeatParams) error
 
-	// TaskClaim leases the oldest claimable task of the worker group to
-	// p.Owner until p.LeaseUntil, recording p.Hostname. A task is claimable
-	// when it is queued, not canceled, and its NotBefore is not after
-	// p.Now. A claimed task whose lease expires is not claimed again:
-	// TaskReap ends it. It returns ErrNotFound when nothing is claimable.
-	TaskClaim(ctx context.Context, p *TaskClaimParams) (*Task, error)
-
-	// TaskReap marks LOST every claimed task whose lease expired before
-	// now, and returns how many it marked.
-	TaskReap(ctx context.Context, now time.Time) (int, error)
-
 	// TaskChanges returns up to limit tasks, of every account, whose last
 	// change has a ChangeSeq above after, in ChangeSeq order, and the
 	// highest ChangeSeq returned (after, if none). The scheduler follows
-	// this feed to learn of claims and outcomes from any node.
+	// this feed to learn of claims and outcomes from any node. Changes
+	// become visible in ChangeSeq order: once a call has returned n, no
+	// change numbered n or less appears later, even across a reopen.
+	// A task changed again since after is returned once, as it is now.
 	TaskChanges(ctx context.Context, after int64, limit int) ([]*Task, int64, error)
 
-	// TaskNextAvailable returns the earliest NotBefore after now among the
-	// queued tasks, zero if none: when a waiting poller may next find work
-	// that no enqueue will announce.
-	TaskNextAvailable(ctx context.Context, now time.Time) (time.Time, error)
+	// TaskClaim leases the oldest claimable task of the worker group to
+	// p.Owner until p.LeaseUntil, recording p.Hostname, and wakes the
+	// scheduler. A task is claimable when it is queued, not canceled, and
+	// its NotBefore is not after p.Now. A claimed task whose lease expires
+	// is not claimed again: TaskReap ends it. It returns ErrNotFound when
+	// nothing is claimable.
+	TaskClaim(ctx context.Context, p *TaskClaimParams) (*Task, error)
 
-	// RunApply applies one step of a pipeline's run atomically (see
-	// RunChanges) and wakes the pollers of every worker group that got a
-	// task claimable now. It returns ErrNotFound or ErrDeleted like
-	// PipelineGet, and ErrConflict if a new task's id is taken; nothing is
-	// applied then.
-	RunApply(ctx context.Context, c *RunChanges) error
-
-	// RunLoad returns what is stored about a pipeline's run (see RunState).
-	// It returns ErrNotFound or ErrDeleted like PipelineGet.
-	RunLoad(ctx context.Context, account, pipelineID string) (*RunState, error)
-
-	// RunCommandAdd records a command for the scheduler, assigning its Seq,
-	// and wakes the scheduler. It returns ErrNotFound or ErrDeleted like
-	// PipelineGet.
-	RunCommandAdd(ctx context.Context, c *RunCommand) error
-
-	// PipelinesRunning returns every live pipeline, of every account, whose
-	// state is SCHEDULED or DEACTIVATING: the pipelines the scheduler drives.
-	PipelinesRunning(ctx context.Context) ([]*Pipeline, error)
-
-	// TaskComplete records the outcome of a claimed task. It returns
-	// ErrNotFound if the account has no such task, or the task is still
-	// queued or already done.
+	// TaskComplete records the outcome of a claimed task and wakes the
+	// scheduler. It returns ErrNotFound if the account has no such task,
+	// or the task is still queued or already done (LOST included: a runner
+	// whose lease was reaped has lost the task).
 	TaskComplete(ctx context.Context, p *TaskCompleteParams) (*Task, error)
 
 	// TaskEnqueue adds a queued task and wakes pollers of its worker group.
@@ -335,10 +345,20 @@ type Store interface {
 	// if the task id is taken.
 	TaskEnqueue(ctx context.Context, t *Task) error
 
+	// TaskNextAvailable returns the earliest NotBefore after now among the
+	// queued, uncanceled tasks, zero if none: when a waiting poller may
+	// next find work that no enqueue will announce.
+	TaskNextAvailable(ctx context.Context, now time.Time) (time.Time, error)
+
 	// TaskProgress extends the lease of a claimed task and returns it, so the
 	// caller can see whether it was canceled. It returns ErrNotFound if the
 	// account has no such task, or the task is still queued or done.
+	// Progress is not a change in the TaskChanges feed.
 	TaskProgress(ctx context.Context, p *TaskProgressParams) (*Task, error)
+
+	// TaskReap marks LOST every claimed task whose lease expired before
+	// now, and returns how many it marked; if any, it wakes the scheduler.
+	TaskReap(ctx context.Context, now time.Time) (int, error)
 
 	// Notifier returns the notifier that wakes long-polls when tasks appear.
 	Notifier() Notifier

@@ -23,7 +23,7 @@ func (s *Service) PollForTask(ctx context.Context, in *PollForTaskInput) (*PollF
 	if owner == "" {
 		owner = who.AccessKeyID
 	}
-	t, err := s.queue.Poll(ctx, who.AccountID, in.WorkerGroup, owner)
+	t, err := s.queue.Poll(ctx, who.AccountID, in.WorkerGroup, owner, in.Hostname)
 	if err != nil && ctx.Err() != nil {
 		// Shutdown or a departed client ended the poll: an empty answer
 		// tells a runner that is still listening to poll again.

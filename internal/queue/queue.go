@@ -71,11 +71,11 @@ func New(cfg Config, st store.Store) (*Queue, error) {
 	return &Queue{cfg: cfg, store: st}, nil
 }
 
-// Poll claims the next task of the account's worker group for owner,
-// waiting up to the configured hold time for one to appear. It returns
+// Poll claims the next task of the account's worker group for owner, who
+// runs on hostname, waiting up to the configured hold time for one to appear. It returns
 // (nil, nil) when the hold time ends empty-handed, never a timeout error, so
 // an idle runner simply polls again. It returns ctx.Err() if ctx ends first.
-func (q *Queue) Poll(ctx context.Context, account, workerGroup, owner string) (*store.Task, error) {
+func (q *Queue) Poll(ctx context.Context, account, workerGroup, owner, hostname string) (*store.Task, error) {
 	// Subscribe before the first claim: a task enqueued between a failed
 	// claim and the subscription would otherwise sleep until the deadline.
 	wake, cancel := q.store.Notifier().Subscribe(store.TaskTopic(account, workerGroup))
@@ -90,7 +90,7 @@ func (q *Queue) Poll(ctx context.Context, account, workerGroup, owner string) (*
 		}
 		now := q.cfg.Now()
 		t, err := q.store.TaskClaim(ctx, &store.TaskClaimParams{
-			Account: account, WorkerGroup: workerGroup, Owner: owner,
+			Account: account, WorkerGroup: workerGroup, Owner: owner, Hostname: hostname,
 			LeaseUntil: AckDeadline(now), Now: now,
 		})
 		switch {
@@ -109,11 +109,11 @@ func (q *Queue) Poll(ctx context.Context, account, workerGroup, owner string) (*
 	}
 }
 
-// AckDeadline is when a task claimed at now is reclaimed unless acknowledged.
+// AckDeadline is when a task claimed at now is lost unless acknowledged.
 func AckDeadline(now time.Time) time.Time { return now.Add(AckTimeout) }
 
 // ProgressDeadline is when a task that reported progress at now is
-// reclaimed unless it reports again; timeout 0 means [ProgressTimeout].
+// lost unless it reports again; timeout 0 means [ProgressTimeout].
 func ProgressDeadline(now time.Time, timeout time.Duration) time.Time {
 	if timeout <= 0 {
 		timeout = ProgressTimeout

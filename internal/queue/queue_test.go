@@ -66,7 +66,7 @@ func setup(t *testing.T, wait time.Duration) *bundle {
 func TestPollEmptyReturnsNil(t *testing.T) {
 	t.Parallel()
 	b := setup(t, 20*time.Millisecond)
-	task, err := b.q.Poll(context.Background(), "111111111111", "wg", "host")
+	task, err := b.q.Poll(context.Background(), "111111111111", "wg", "host", "host")
 	if task != nil || err != nil {
 		t.Fatalf("Poll() = %v, %v; want nil, nil when the hold ends", task, err)
 	}
@@ -77,7 +77,7 @@ func TestPollWakesOnEnqueue(t *testing.T) {
 	b := setup(t, time.Minute)
 	got := make(chan *store.Task, 1)
 	go func() {
-		task, err := b.q.Poll(context.Background(), "111111111111", "wg", "host")
+		task, err := b.q.Poll(context.Background(), "111111111111", "wg", "host", "host")
 		if err != nil {
 			t.Error(err)
 		}
@@ -113,7 +113,7 @@ func TestPollHonoursContext(t *testing.T) {
 	b := setup(t, time.Minute)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := b.q.Poll(ctx, "111111111111", "wg", "host"); !errors.Is(err, context.Canceled) {
+	if _, err := b.q.Poll(ctx, "111111111111", "wg", "host", "host"); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Poll(canceled ctx) err = %v, want context.Canceled", err)
 	}
 }

@@ -106,14 +106,24 @@ type PipelineCreateParams struct {
 	Now         time.Time
 }
 
-// Task is one unit of work handed to task runners.
+// Task is one unit of work handed to task runners: the attempt of an
+// instance, as PollForTask delivers it.
 type Task struct {
 	ID          string
 	Account     string
 	PipelineID  string
 	AttemptID   string
+	InstanceID  string
 	WorkerGroup string
 	Objects     []byte // JSON of the TaskObject's objects map
+	// NotBefore, when not zero, is when the task becomes claimable: a retry
+	// waits retryDelay after the failure it follows.
+	NotBefore time.Time
+	// Hostname is what the runner that claimed it said it runs on.
+	Hostname string
+	// ChangeSeq orders the task's last change (enqueue, claim, completion,
+	// cancel, loss) among every task change in the store; see TaskChanges.
+	ChangeSeq int64
 
 	Status       TaskStatus
 	LeaseOwner   string    // hostname or runner that claimed it
@@ -136,18 +146,81 @@ const (
 	TaskFinished TaskStatus = "FINISHED"
 	TaskFailed   TaskStatus = "FAILED"
 	TaskFalse    TaskStatus = "FALSE"
+	// TaskLost: the lease of a claimed task expired before its runner
+	// completed it (see TaskReap). The attempt is over; a retry is a new
+	// task.
+	TaskLost TaskStatus = "LOST"
 )
 
 // Done reports whether the status is terminal.
-func (s TaskStatus) Done() bool { return s == TaskFinished || s == TaskFailed || s == TaskFalse }
+func (s TaskStatus) Done() bool {
+	return s == TaskFinished || s == TaskFailed || s == TaskFalse || s == TaskLost
+}
 
 // TaskClaimParams are the inputs of [Store.TaskClaim].
 type TaskClaimParams struct {
 	Account     string
 	WorkerGroup string
 	Owner       string
+	Hostname    string
 	LeaseUntil  time.Time
 	Now         time.Time
+}
+
+// RunState is everything stored about the run of one pipeline: what the
+// scheduler resumes from and what DescribeObjects and QueryObjects read.
+type RunState struct {
+	// Instances ordered by (ScheduledStart, ID).
+	Instances []*pipeline.Instance
+	// Attempts ordered by ID.
+	Attempts []*pipeline.Attempt
+	// Tasks of the pipeline, in queue order.
+	Tasks []*Task
+	// Commands not yet applied, in the order they were added.
+	Commands []*RunCommand
+	// ChangeSeq is the highest task ChangeSeq issued when the state was
+	// read: the state reflects every task change up to it, so a follower
+	// of TaskChanges resumes the pipeline's tasks after it.
+	ChangeSeq int64
+}
+
+// RunChanges is one step of a pipeline's run, applied atomically by
+// [Store.RunApply].
+type RunChanges struct {
+	Account    string
+	PipelineID string
+	// Instances and Attempts are inserted, or replace the stored ones
+	// with the same ID; the store keeps copies, so the caller may go on
+	// changing its own. If one ID appears twice, the later one counts.
+	Instances []*pipeline.Instance
+	Attempts  []*pipeline.Attempt
+	// Tasks are enqueued as QUEUED, in order, with the Account and
+	// PipelineID above; their ids must be new. Only ID, AttemptID,
+	// InstanceID, WorkerGroup, Objects, NotBefore and CreatedAt are read.
+	Tasks []*Task
+	// Cancel lists task ids whose runners are told to stop: Canceled is
+	// set on tasks of the pipeline not yet done, and ignored for the
+	// others. A canceled task that is still queued is never claimed.
+	Cancel []string
+	// CommandsDone lists the Seq of commands the step applied; they are
+	// removed. Unknown Seqs are ignored.
+	CommandsDone []int64
+	// State, when not empty, becomes the pipeline's state.
+	State pipeline.State
+	Now   time.Time
+}
+
+// RunCommand is a SetStatus on instances or attempts, recorded by the API
+// for the scheduler, which owns the run, to apply.
+type RunCommand struct {
+	// Seq is assigned by the store, increasing across the store and never
+	// reused, even after the command is done or the store reopened.
+	Seq        int64
+	Account    string
+	PipelineID string
+	ObjectIDs  []string
+	Status     string // TRY_CANCEL, RERUN or MARK_FINISHED
+	CreatedAt  time.Time
 }
 
 // TaskProgressParams are the inputs of [Store.TaskProgress].
@@ -189,8 +262,9 @@ type Store interface {
 	// p.ID is already taken.
 	PipelineCreate(ctx context.Context, p *PipelineCreateParams) (pl *Pipeline, created bool, err error)
 
-	// PipelineDelete deletes a pipeline with its definitions and tasks,
-	// leaving a tombstone. It returns ErrNotFound if the account has no such
+	// PipelineDelete deletes a pipeline with its definitions, tasks, run
+	// state and commands, leaving a tombstone, and wakes the scheduler
+	// (SchedulerTopic). It returns ErrNotFound if the account has no such
 	// pipeline and ErrDeleted if it was already deleted.
 	PipelineDelete(ctx context.Context, account, id string, now time.Time) error
 
@@ -213,22 +287,57 @@ type Store interface {
 	// returns an error, nothing is stored and that error is returned as is.
 	// fn runs under the store's write guarantee, so it must be quick and
 	// must not call the store; a backend may call it more than once if it
-	// retries a conflicting transaction.
+	// retries a conflicting transaction. A stored update wakes the
+	// scheduler (SchedulerTopic).
 	// It returns ErrNotFound or ErrDeleted like PipelineGet.
 	PipelineUpdate(ctx context.Context, account, id string, fn func(p *Pipeline) error) (*Pipeline, error)
+
+	// PipelinesRunning returns every live pipeline, of every account, whose
+	// state is SCHEDULED or DEACTIVATING (the pipelines the scheduler
+	// drives), in creation order.
+	PipelinesRunning(ctx context.Context) ([]*Pipeline, error)
+
+	// RunApply applies one step of a pipeline's run atomically (see
+	// RunChanges) and, once it is durable, wakes the pollers of every
+	// worker group that got a task claimable at c.Now. It returns
+	// ErrNotFound or ErrDeleted like PipelineGet, and ErrConflict if a new
+	// task's id is taken or repeated; nothing is applied then.
+	RunApply(ctx context.Context, c *RunChanges) error
+
+	// RunCommandAdd records a command for the scheduler, assigning its Seq
+	// (also set in c), and wakes the scheduler. It returns ErrNotFound or
+	// ErrDeleted like PipelineGet.
+	RunCommandAdd(ctx context.Context, c *RunCommand) error
+
+	// RunLoad returns what is stored about a pipeline's run (see RunState);
+	// a pipeline that never ran has an empty one. It returns ErrNotFound
+	// or ErrDeleted like PipelineGet.
+	RunLoad(ctx context.Context, account, pipelineID string) (*RunState, error)
 
 	// RunnerHeartbeat records that a task runner is alive.
 	RunnerHeartbeat(ctx context.Context, p *RunnerHeartbeatParams) error
 
+	// TaskChanges returns up to limit tasks, of every account, whose last
+	// change has a ChangeSeq above after, in ChangeSeq order, and the
+	// highest ChangeSeq returned (after, if none). The scheduler follows
+	// this feed to learn of claims and outcomes from any node. Changes
+	// become visible in ChangeSeq order: once a call has returned n, no
+	// change numbered n or less appears later, even across a reopen.
+	// A task changed again since after is returned once, as it is now.
+	TaskChanges(ctx context.Context, after int64, limit int) ([]*Task, int64, error)
+
 	// TaskClaim leases the oldest claimable task of the worker group to
-	// p.Owner until p.LeaseUntil. A task is claimable when it is queued, or
-	// claimed with a lease that expired before p.Now. It returns ErrNotFound
-	// when nothing is claimable.
+	// p.Owner until p.LeaseUntil, recording p.Hostname, and wakes the
+	// scheduler. A task is claimable when it is queued, not canceled, and
+	// its NotBefore is not after p.Now. A claimed task whose lease expires
+	// is not claimed again: TaskReap ends it. It returns ErrNotFound when
+	// nothing is claimable.
 	TaskClaim(ctx context.Context, p *TaskClaimParams) (*Task, error)
 
-	// TaskComplete records the outcome of a claimed task. It returns
-	// ErrNotFound if the account has no such task, or the task is still
-	// queued or already done.
+	// TaskComplete records the outcome of a claimed task and wakes the
+	// scheduler. It returns ErrNotFound if the account has no such task,
+	// or the task is still queued or already done (LOST included: a runner
+	// whose lease was reaped has lost the task).
 	TaskComplete(ctx context.Context, p *TaskCompleteParams) (*Task, error)
 
 	// TaskEnqueue adds a queued task and wakes pollers of its worker group.
@@ -236,10 +345,20 @@ type Store interface {
 	// if the task id is taken.
 	TaskEnqueue(ctx context.Context, t *Task) error
 
+	// TaskNextAvailable returns the earliest NotBefore after now among the
+	// queued, uncanceled tasks, zero if none: when a waiting poller may
+	// next find work that no enqueue will announce.
+	TaskNextAvailable(ctx context.Context, now time.Time) (time.Time, error)
+
 	// TaskProgress extends the lease of a claimed task and returns it, so the
 	// caller can see whether it was canceled. It returns ErrNotFound if the
 	// account has no such task, or the task is still queued or done.
+	// Progress is not a change in the TaskChanges feed.
 	TaskProgress(ctx context.Context, p *TaskProgressParams) (*Task, error)
+
+	// TaskReap marks LOST every claimed task whose lease expired before
+	// now, and returns how many it marked; if any, it wakes the scheduler.
+	TaskReap(ctx context.Context, now time.Time) (int, error)
 
 	// Notifier returns the notifier that wakes long-polls when tasks appear.
 	Notifier() Notifier
@@ -261,3 +380,9 @@ type Notifier interface {
 
 // TaskTopic is the notifier topic of an account's worker group.
 func TaskTopic(account, workerGroup string) string { return account + "\x00" + workerGroup }
+
+// SchedulerTopic is published after every change the scheduler must react
+// to: a pipeline updated or deleted (activation, deactivation, a new
+// definition, PAUSE and RESUME), a task claimed, completed or lost, and a
+// run command added.
+const SchedulerTopic = "\x00scheduler"

@@ -13,6 +13,13 @@ import (
 type stmt struct {
 	query string
 	args  []any
+	// fill, when set, replaces args: the statement runs n times, the i-th
+	// time with the arguments fill appends to args[:0]. Bulk writes use it so
+	// that their arguments are boxed one execution at a time at commit, from
+	// the immutable snapshots the write stored, instead of all at once and
+	// held until the commit.
+	n    int
+	fill func(i int, args []any) []any
 }
 
 // committer turns the writes of concurrent operations into few SQLite
@@ -160,12 +167,25 @@ func (c *committer) commit(batch []stmtBatch) error {
 	if err != nil {
 		return err
 	}
+	var args []any
 	for _, b := range batch {
 		for _, s := range b.stmts {
-			if _, err := tx.StmtContext(ctx, c.stmts[s.query]).ExecContext(ctx, s.args...); err != nil {
-				tx.Rollback()
-				return fmt.Errorf("%s: %w", s.query, err)
+			st := tx.StmtContext(ctx, c.stmts[s.query])
+			if s.fill == nil {
+				if _, err := st.ExecContext(ctx, s.args...); err != nil {
+					tx.Rollback()
+					return fmt.Errorf("%s: %w", s.query, err)
+				}
+				continue
 			}
+			for i := range s.n {
+				args = s.fill(i, args[:0])
+				if _, err := st.ExecContext(ctx, args...); err != nil {
+					tx.Rollback()
+					return fmt.Errorf("%s: %w", s.query, err)
+				}
+			}
+			clear(args) // drop references to the snapshots
 		}
 	}
 	return tx.Commit()

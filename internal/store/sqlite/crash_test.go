@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/culvert/culvert/internal/pipeline"
 	"github.com/culvert/culvert/internal/store"
 )
 
@@ -32,6 +33,7 @@ const crashAccount = "123456789012"
 //
 //	c ID       PipelineCreate of ID returned
 //	u ID V     PipelineUpdate stored version V of ID's definition
+//	r ID N     RunApply stored instances 0..N-1 of ID and a task for the last
 func TestHelperProcess(t *testing.T) {
 	path := os.Getenv(crashEnv)
 	if path == "" {
@@ -71,6 +73,25 @@ func TestHelperProcess(t *testing.T) {
 					os.Exit(2)
 				}
 				report("u %s %d", id, p.Latest.Version)
+				// Two steps of a run: a batch of instances, then one more
+				// with its task, so that a step acknowledged is whole.
+				for step, n := range []int{50, 51} {
+					ins := make([]*pipeline.Instance, 0, n)
+					for k := range n {
+						start := time.Unix(int64(k)*900, 0).UTC()
+						ins = append(ins, &pipeline.Instance{ID: fmt.Sprintf("@A_%d", k), ComponentID: "A", ScheduledStart: start,
+							Status: pipeline.StatusWaitingOnDependencies})
+					}
+					c := &store.RunChanges{Account: crashAccount, PipelineID: id, Instances: ins, Now: time.Now()}
+					if step == 1 {
+						c.Tasks = []*store.Task{{ID: id + "-task", AttemptID: "@A_50_Attempt=1", WorkerGroup: "wg", CreatedAt: time.Now()}}
+					}
+					if err := db.RunApply(ctx, c); err != nil {
+						fmt.Fprintln(os.Stderr, "run:", err)
+						os.Exit(2)
+					}
+					report("r %s %d", id, n)
+				}
 			}
 		})
 	}
@@ -98,6 +119,7 @@ func TestCrashLosesNothingAcknowledged(t *testing.T) {
 	const killAfter = 2000 // acknowledged writes before the kill
 	created := map[string]bool{}
 	versions := map[string]int64{}
+	runs := map[string]int{} // instances acknowledged per pipeline
 	lines := 0
 	killed := false
 	deadline := time.AfterFunc(20*time.Second, func() { cmd.Process.Kill() })
@@ -108,6 +130,12 @@ func TestCrashLosesNothingAcknowledged(t *testing.T) {
 		switch {
 		case len(f) == 2 && f[0] == "c":
 			created[f[1]] = true
+		case len(f) == 3 && f[0] == "r":
+			n, err := strconv.Atoi(f[2])
+			if err != nil {
+				t.Fatalf("child printed %q", sc.Text())
+			}
+			runs[f[1]] = n
 		case len(f) == 3 && f[0] == "u":
 			v, err := strconv.ParseInt(f[2], 10, 64)
 			if err != nil {
@@ -134,7 +162,7 @@ func TestCrashLosesNothingAcknowledged(t *testing.T) {
 	if ws, ok := err.(*exec.ExitError); !ok || ws.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
 		t.Fatalf("child did not die of SIGKILL: %v\n%s", err, stderr.String())
 	}
-	t.Logf("child acknowledged %d writes (%d pipelines) before it died", lines, len(created))
+	t.Logf("child acknowledged %d writes (%d pipelines, %d runs) before it died", lines, len(created), len(runs))
 
 	d := openPath(t, path)
 	ctx := t.Context()
@@ -146,6 +174,18 @@ func TestCrashLosesNothingAcknowledged(t *testing.T) {
 		}
 		if v, ok := versions[id]; ok && (p.Latest == nil || p.Latest.Version < v) {
 			t.Errorf("pipeline %s after crash: Latest = %v, want version >= %d", id, p.Latest, v)
+		}
+	}
+	for id, n := range runs {
+		st, err := d.RunLoad(ctx, crashAccount, id)
+		if err != nil {
+			t.Errorf("run of %s after crash: %v", id, err)
+			continue
+		}
+		// A step is atomic: its instances and its task are all there or not.
+		got := len(st.Instances)
+		if got < n || got != 50 && got != 51 || (got == 51) != (len(st.Tasks) == 1) {
+			t.Errorf("run of %s after crash: %d instances, %d tasks; acknowledged %d instances", id, got, len(st.Tasks), n)
 		}
 	}
 	for id := range versions {

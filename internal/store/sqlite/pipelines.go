@@ -46,9 +46,9 @@ func (s *DB) PipelineCreate(ctx context.Context, p *store.PipelineCreateParams) 
 		Seq: s.nextSeq + 1, Account: p.Account, ID: p.ID, Name: p.Name, UniqueID: p.UniqueID,
 		Description: p.Description, Creator: p.Creator, Tags: append([]pipeline.Tag(nil), p.Tags...), State: pipeline.StatePending, CreatedAt: p.Now.UTC(),
 	}
-	seq, err := s.write(stmt{`INSERT INTO pipelines (seq, id, account, name, unique_id, description, creator, tags, state, created_at)
+	seq, err := s.write(stmt{query: `INSERT INTO pipelines (seq, id, account, name, unique_id, description, creator, tags, state, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		[]any{np.Seq, np.ID, np.Account, np.Name, np.UniqueID, np.Description, np.Creator, string(tags), string(np.State), unixNano(np.CreatedAt)}})
+		args: []any{np.Seq, np.ID, np.Account, np.Name, np.UniqueID, np.Description, np.Creator, string(tags), string(np.State), unixNano(np.CreatedAt)}})
 	if err != nil {
 		s.mu.Unlock()
 		return nil, false, err
@@ -135,21 +135,21 @@ func (s *DB) PipelineUpdate(ctx context.Context, account, id string, fn func(*st
 	// back to the Active version reuses that version as it is.
 	if np.Latest != old.Latest && np.Latest != nil && np.Latest != old.Active {
 		np.Latest.Version = s.versions[np.ID] + 1
-		stmts = append(stmts, stmt{`INSERT INTO definitions (pipeline_id, version, doc, errored, put_at) VALUES (?, ?, ?, ?, ?)`,
-			[]any{np.ID, np.Latest.Version, nonNilSlice(np.Latest.Doc), boolInt(np.Latest.Errored), unixNano(np.Latest.PutAt)}})
+		stmts = append(stmts, stmt{query: `INSERT INTO definitions (pipeline_id, version, doc, errored, put_at) VALUES (?, ?, ?, ?, ?)`,
+			args: []any{np.ID, np.Latest.Version, nonNilSlice(np.Latest.Doc), boolInt(np.Latest.Errored), unixNano(np.Latest.PutAt)}})
 	}
 	lastVersion := s.versions[np.ID]
 	if np.Latest != nil {
 		lastVersion = max(lastVersion, np.Latest.Version)
 	}
-	stmts = append(stmts, stmt{`UPDATE pipelines SET description = ?, tags = ?, paused = ?, state = ?, first_activated_at = ?,
+	stmts = append(stmts, stmt{query: `UPDATE pipelines SET description = ?, tags = ?, paused = ?, state = ?, first_activated_at = ?,
 		last_activated_at = ?, last_deactivated_at = ?, latest_version = ?, active_version = ?, last_version = ? WHERE id = ?`,
-		[]any{np.Description, string(tags), string(paused), string(np.State), unixNano(np.FirstActivatedAt), unixNano(np.LastActivatedAt),
+		args: []any{np.Description, string(tags), string(paused), string(np.State), unixNano(np.FirstActivatedAt), unixNano(np.LastActivatedAt),
 			unixNano(np.LastDeactivatedAt), version(np.Latest), version(np.Active), lastVersion, np.ID}})
 	if np.Latest != old.Latest || np.Active != old.Active {
 		// Keep only the versions the pipeline still points at.
-		stmts = append(stmts, stmt{`DELETE FROM definitions WHERE pipeline_id = ? AND version NOT IN (?, ?)`,
-			[]any{np.ID, versionOr(np.Latest), versionOr(np.Active)}})
+		stmts = append(stmts, stmt{query: `DELETE FROM definitions WHERE pipeline_id = ? AND version NOT IN (?, ?)`,
+			args: []any{np.ID, versionOr(np.Latest), versionOr(np.Active)}})
 	}
 	seq, err := s.write(stmts...)
 	if err != nil {
@@ -159,7 +159,11 @@ func (s *DB) PipelineUpdate(ctx context.Context, account, id string, fn func(*st
 	s.replace(old, &np)
 	s.versions[np.ID] = lastVersion
 	s.mu.Unlock()
-	return &np, s.observed(ctx, seq)
+	if err := s.observed(ctx, seq); err != nil {
+		return nil, err
+	}
+	s.notifier.Publish(store.SchedulerTopic)
+	return &np, nil
 }
 
 // replace swaps the snapshot of a live pipeline in every index.
@@ -203,10 +207,16 @@ func (s *DB) PipelineDelete(ctx context.Context, account, id string, now time.Ti
 		return err
 	}
 	seq, err := s.write(
-		stmt{`UPDATE pipelines SET deleted_at = ?, tags = '[]', paused = '[]', latest_version = NULL, active_version = NULL WHERE id = ?`,
-			[]any{unixNano(now), id}},
-		stmt{`DELETE FROM definitions WHERE pipeline_id = ?`, []any{id}},
-		stmt{`DELETE FROM tasks WHERE pipeline_id = ?`, []any{id}},
+		stmt{query: `UPDATE pipelines SET deleted_at = ?, tags = '[]', paused = '[]', latest_version = NULL, active_version = NULL WHERE id = ?`,
+			args: []any{unixNano(now), id}},
+		stmt{query: `DELETE FROM definitions WHERE pipeline_id = ?`, args: []any{id}},
+		stmt{query: `DELETE FROM tasks WHERE pipeline_id = ?`, args: []any{id}},
+		stmt{query: `DELETE FROM instances WHERE pipeline_id = ?`, args: []any{id}},
+		stmt{query: `DELETE FROM attempts WHERE pipeline_id = ?`, args: []any{id}},
+		stmt{query: `DELETE FROM commands WHERE pipeline_id = ?`, args: []any{id}},
+		// The deleted tasks may hold the highest ChangeSeq; a reopened
+		// store must not issue it again.
+		counterStmt("change_seq", s.nextChange),
 	)
 	if err != nil {
 		s.mu.Unlock()
@@ -223,7 +233,14 @@ func (s *DB) PipelineDelete(ctx context.Context, account, id string, now time.Ti
 	if i < len(a.live) && a.live[i] == old {
 		a.live = append(a.live[:i:i], a.live[i+1:]...)
 	}
-	s.dropTasks(id)
+	if r := s.runs[id]; r != nil {
+		s.dropTasks(r)
+		delete(s.runs, id)
+	}
 	s.mu.Unlock()
-	return s.observed(ctx, seq)
+	if err := s.observed(ctx, seq); err != nil {
+		return err
+	}
+	s.notifier.Publish(store.SchedulerTopic)
+	return nil
 }

@@ -74,11 +74,23 @@ type DB struct {
 	pipelines map[string]*store.Pipeline // every pipeline by id, tombstones included
 	deleted   map[string]bool
 	accounts  map[string]*account
-	tasks     map[string]*store.Task
-	queues    map[string][]*store.Task // topic → unfinished tasks in queue order
-	versions  map[string]int64         // pipeline id → highest definition version issued
+	versions  map[string]int64 // pipeline id → highest definition version issued
 	nextSeq   int64
-	nextTask  int64
+
+	runs  map[string]*run     // pipeline id → its run; absent until something is stored
+	tasks map[string]*taskRef // every task of a live pipeline, done ones included
+	// queues holds, per topic, the tasks a claim may take: queued and not
+	// canceled, in queue order. Claimed tasks leave it for good: an expired
+	// lease is ended by TaskReap, never claimed again.
+	queues map[string][]*taskRef
+	leased map[*taskRef]struct{} // claimed tasks, for TaskReap
+	// feed holds task changes in ChangeSeq order for TaskChanges; feedStale
+	// counts its entries superseded by a later change.
+	feed        []feedEntry
+	feedStale   int
+	nextTask    int64 // last queue position issued
+	nextChange  int64 // last ChangeSeq issued
+	nextCommand int64 // last RunCommand Seq issued
 }
 
 type account struct {
@@ -116,9 +128,11 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		pipelines: map[string]*store.Pipeline{},
 		deleted:   map[string]bool{},
 		accounts:  map[string]*account{},
-		tasks:     map[string]*store.Task{},
 		versions:  map[string]int64{},
-		queues:    map[string][]*store.Task{},
+		runs:      map[string]*run{},
+		tasks:     map[string]*taskRef{},
+		queues:    map[string][]*taskRef{},
+		leased:    map[*taskRef]struct{}{},
 	}
 	if err := migrate(ctx, db); err != nil {
 		db.Close()
@@ -282,6 +296,9 @@ func (s *DB) load(ctx context.Context) error {
 		a.idem[idemKey{p.Name, p.UniqueID}] = pp
 	}
 	if err := rows.Err(); err != nil {
+		return err
+	}
+	if err := s.loadRuns(ctx); err != nil {
 		return err
 	}
 	return s.loadTasks(ctx)

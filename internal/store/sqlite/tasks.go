@@ -3,57 +3,177 @@ package sqlite
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/culvert/culvert/internal/store"
 )
 
+// taskRef is the store's handle on one task. Task snapshots are immutable
+// and replaced on every change; the ref stays, so the indexes that point at
+// it (the claim queue, the claimed set, the change feed, the pipeline's run)
+// need no search to follow a change.
+type taskRef struct {
+	t       *store.Task // current snapshot
+	seq     int64       // queue order (the tasks.seq column)
+	pos     int         // index in its run's tasks
+	dropped bool        // its pipeline was deleted
+}
+
+// feedEntry is one change in the task feed. It is live while the task's
+// last change is still this one; later changes append new entries and leave
+// this one stale until the feed is compacted.
+type feedEntry struct {
+	seq int64
+	ref *taskRef
+}
+
+func (e feedEntry) live() bool { return !e.ref.dropped && e.ref.t.ChangeSeq == e.seq }
+
+// taskColumns are the columns of a task row, in the order of taskArgs.
+const taskColumns = `id, seq, account, pipeline_id, attempt_id, instance_id, worker_group, objects, status, not_before,
+	hostname, lease_owner, lease_expires, canceled, error_id, error_message, error_stack, change_seq, created_at, updated_at`
+
+func taskArgs(args []any, t *store.Task, seq int64) []any {
+	return append(args, t.ID, seq, t.Account, t.PipelineID, t.AttemptID, t.InstanceID, t.WorkerGroup, nonNilSlice(t.Objects),
+		string(t.Status), unixNano(t.NotBefore), t.Hostname, t.LeaseOwner, unixNano(t.LeaseExpires), boolInt(t.Canceled),
+		t.ErrorID, t.ErrorMessage, t.ErrorStack, t.ChangeSeq, unixNano(t.CreatedAt), unixNano(t.UpdatedAt))
+}
+
 func (s *DB) loadTasks(ctx context.Context) error {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, seq, account, pipeline_id, attempt_id, worker_group, objects, status,
-		lease_owner, lease_expires, canceled, error_id, error_message, error_stack, created_at, updated_at
-		FROM tasks ORDER BY seq`)
+	rows, err := s.db.QueryContext(ctx, `SELECT `+taskColumns+` FROM tasks ORDER BY seq`)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var (
-			t                        store.Task
-			seq, lease, cancel, c, u int64
-			status                   string
+			t                                store.Task
+			seq, notBefore, lease, cancel, c int64
+			u                                int64
+			status                           string
 		)
-		if err := rows.Scan(&t.ID, &seq, &t.Account, &t.PipelineID, &t.AttemptID, &t.WorkerGroup, &t.Objects, &status,
-			&t.LeaseOwner, &lease, &cancel, &t.ErrorID, &t.ErrorMessage, &t.ErrorStack, &c, &u); err != nil {
+		if err := rows.Scan(&t.ID, &seq, &t.Account, &t.PipelineID, &t.AttemptID, &t.InstanceID, &t.WorkerGroup, &t.Objects,
+			&status, &notBefore, &t.Hostname, &t.LeaseOwner, &lease, &cancel, &t.ErrorID, &t.ErrorMessage, &t.ErrorStack,
+			&t.ChangeSeq, &c, &u); err != nil {
 			return err
 		}
-		t.Status, t.LeaseExpires, t.Canceled, t.CreatedAt, t.UpdatedAt = store.TaskStatus(status), unixTime(lease), cancel != 0, unixTime(c), unixTime(u)
+		t.Status, t.NotBefore, t.LeaseExpires, t.Canceled = store.TaskStatus(status), unixTime(notBefore), unixTime(lease), cancel != 0
+		t.CreatedAt, t.UpdatedAt = unixTime(c), unixTime(u)
 		s.nextTask = max(s.nextTask, seq)
-		tp := &t
-		s.tasks[t.ID] = tp
-		if !t.Status.Done() {
-			topic := store.TaskTopic(t.Account, t.WorkerGroup)
-			s.queues[topic] = append(s.queues[topic], tp)
+		s.nextChange = max(s.nextChange, t.ChangeSeq)
+		s.indexTask(&t, seq)
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	slices.SortFunc(s.feed, func(a, b feedEntry) int { return cmpInt64(a.seq, b.seq) })
+	return nil
+}
+
+func cmpInt64(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// indexTask adds a new task to every index; the caller holds s.mu.
+func (s *DB) indexTask(t *store.Task, seq int64) *taskRef {
+	r := s.run(t.PipelineID)
+	ref := &taskRef{t: t, seq: seq, pos: len(r.tasks)}
+	r.tasks = append(r.tasks, t) // an append never disturbs what a reader holds
+	s.tasks[t.ID] = ref
+	s.feed = append(s.feed, feedEntry{t.ChangeSeq, ref})
+	switch {
+	case t.Status == store.TaskQueued && !t.Canceled:
+		topic := store.TaskTopic(t.Account, t.WorkerGroup)
+		s.queues[topic] = append(s.queues[topic], ref)
+	case t.Status == store.TaskClaimed:
+		s.leased[ref] = struct{}{}
+	}
+	return ref
+}
+
+// setTask replaces the snapshot of a task in every index; the caller holds
+// s.mu. A snapshot with a new ChangeSeq enters the feed.
+func (s *DB) setTask(ref *taskRef, nt *store.Task) {
+	old := ref.t
+	ref.t = nt
+	r := s.runs[nt.PipelineID]
+	r.writableTasks()
+	r.tasks[ref.pos] = nt
+	if nt.ChangeSeq != old.ChangeSeq {
+		s.feed = append(s.feed, feedEntry{nt.ChangeSeq, ref})
+		s.feedStale++
+	}
+	if old.Status == store.TaskQueued && !old.Canceled && (nt.Status != store.TaskQueued || nt.Canceled) {
+		s.unqueue(ref)
+	}
+	if nt.Status == store.TaskClaimed {
+		s.leased[ref] = struct{}{}
+	} else {
+		delete(s.leased, ref)
+	}
+	s.compactFeed()
+}
+
+// unqueue removes a task from its claim queue; the caller holds s.mu.
+func (s *DB) unqueue(ref *taskRef) {
+	topic := store.TaskTopic(ref.t.Account, ref.t.WorkerGroup)
+	q := s.queues[topic]
+	if i := slices.Index(q, ref); i >= 0 {
+		q = slices.Delete(q, i, i+1)
+	}
+	if len(q) == 0 {
+		delete(s.queues, topic)
+	} else {
+		s.queues[topic] = q
+	}
+}
+
+// compactFeed drops stale feed entries once they are the majority, which
+// keeps the feed within twice the number of tasks at amortised O(1) a change.
+func (s *DB) compactFeed() {
+	if s.feedStale < 1024 || s.feedStale*2 < len(s.feed) {
+		return
+	}
+	live := s.feed[:0]
+	for _, e := range s.feed {
+		if e.live() {
+			live = append(live, e)
 		}
 	}
-	return rows.Err()
+	clear(s.feed[len(live):])
+	s.feed, s.feedStale = live, 0
 }
 
 // dropTasks forgets the tasks of a deleted pipeline; the caller holds s.mu
 // and has already queued the matching DELETE.
-func (s *DB) dropTasks(pipelineID string) {
-	for id, t := range s.tasks {
-		if t.PipelineID != pipelineID {
-			continue
+func (s *DB) dropTasks(r *run) {
+	for _, t := range r.tasks {
+		ref := s.tasks[t.ID]
+		if ref.t.Status == store.TaskQueued && !ref.t.Canceled {
+			s.unqueue(ref)
 		}
-		delete(s.tasks, id)
-		topic := store.TaskTopic(t.Account, t.WorkerGroup)
-		q := s.queues[topic]
-		for i, qt := range q {
-			if qt.ID == id {
-				s.queues[topic] = append(q[:i:i], q[i+1:]...)
-				break
-			}
-		}
+		delete(s.leased, ref)
+		delete(s.tasks, t.ID)
+		ref.dropped = true
+		s.feedStale++
+	}
+	s.compactFeed()
+}
+
+// newTask returns the stored form of a task to enqueue: queued, with only
+// the fields the caller may set.
+func newTask(t *store.Task) *store.Task {
+	return &store.Task{
+		ID: t.ID, Account: t.Account, PipelineID: t.PipelineID, AttemptID: t.AttemptID, InstanceID: t.InstanceID,
+		WorkerGroup: t.WorkerGroup, Objects: t.Objects, NotBefore: t.NotBefore.UTC(), Status: store.TaskQueued,
+		CreatedAt: t.CreatedAt.UTC(), UpdatedAt: t.CreatedAt.UTC(),
 	}
 }
 
@@ -68,42 +188,40 @@ func (s *DB) TaskEnqueue(ctx context.Context, t *store.Task) error {
 		s.mu.Unlock()
 		return store.ErrConflict
 	}
-	nt := *t
-	nt.Status = store.TaskQueued
-	nt.LeaseOwner, nt.LeaseExpires, nt.UpdatedAt = "", time.Time{}, nt.CreatedAt
-	// The INSERT below does not write these; memory must match the row.
-	nt.Canceled, nt.ErrorID, nt.ErrorMessage, nt.ErrorStack = false, "", "", ""
+	nt := newTask(t)
+	nt.ChangeSeq = s.nextChange + 1
 	seqNo := s.nextTask + 1
-	seq, err := s.write(stmt{`INSERT INTO tasks (id, seq, account, pipeline_id, attempt_id, worker_group, objects, status,
-		created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		[]any{nt.ID, seqNo, nt.Account, nt.PipelineID, nt.AttemptID, nt.WorkerGroup, nonNilSlice(nt.Objects), string(nt.Status),
-			unixNano(nt.CreatedAt), unixNano(nt.UpdatedAt)}})
+	seq, err := s.write(stmt{query: `INSERT INTO tasks (` + taskColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		args: taskArgs(nil, nt, seqNo)})
 	if err != nil {
 		s.mu.Unlock()
 		return err
 	}
-	s.nextTask = seqNo
-	s.tasks[nt.ID] = &nt
-	topic := store.TaskTopic(nt.Account, nt.WorkerGroup)
-	s.queues[topic] = append(s.queues[topic], &nt)
+	s.nextTask, s.nextChange = seqNo, nt.ChangeSeq
+	s.indexTask(nt, seqNo)
 	s.mu.Unlock()
 	if err := s.observed(ctx, seq); err != nil {
 		return err
 	}
 	// Wake pollers only once the task is durable, so a runner never holds a
 	// task that a crash could take back.
-	s.notifier.Publish(topic)
+	s.notifier.Publish(store.TaskTopic(nt.Account, nt.WorkerGroup))
 	return nil
 }
+
+// claimable reports whether a task in a claim queue may be claimed at now.
+func claimable(t *store.Task, now time.Time) bool { return !t.NotBefore.After(now) }
 
 // TaskClaim implements [store.Store].
 func (s *DB) TaskClaim(ctx context.Context, p *store.TaskClaimParams) (*store.Task, error) {
 	topic := store.TaskTopic(p.Account, p.WorkerGroup)
 	s.mu.Lock()
-	var found *store.Task
-	for _, t := range s.queues[topic] {
-		if t.Status == store.TaskQueued || t.Status == store.TaskClaimed && t.LeaseExpires.Before(p.Now) {
-			found = t
+	var found *taskRef
+	// The queue holds only queued, uncanceled tasks, so the scan passes over
+	// nothing but retries still waiting for their NotBefore.
+	for _, ref := range s.queues[topic] {
+		if claimable(ref.t, p.Now) {
+			found = ref
 			break
 		}
 	}
@@ -111,99 +229,175 @@ func (s *DB) TaskClaim(ctx context.Context, p *store.TaskClaimParams) (*store.Ta
 		s.mu.Unlock()
 		return nil, store.ErrNotFound
 	}
-	nt := *found
-	nt.Status, nt.LeaseOwner, nt.LeaseExpires, nt.UpdatedAt = store.TaskClaimed, p.Owner, p.LeaseUntil, p.Now
-	seq, err := s.write(stmt{`UPDATE tasks SET status = ?, lease_owner = ?, lease_expires = ?, updated_at = ? WHERE id = ?`,
-		[]any{string(nt.Status), nt.LeaseOwner, unixNano(nt.LeaseExpires), unixNano(nt.UpdatedAt), nt.ID}})
+	nt := *found.t
+	nt.Status, nt.LeaseOwner, nt.LeaseExpires, nt.Hostname, nt.UpdatedAt = store.TaskClaimed, p.Owner, p.LeaseUntil.UTC(), p.Hostname, p.Now.UTC()
+	nt.ChangeSeq = s.nextChange + 1
+	seq, err := s.write(stmt{query: `UPDATE tasks SET status = ?, lease_owner = ?, lease_expires = ?, hostname = ?, change_seq = ?, updated_at = ? WHERE id = ?`,
+		args: []any{string(nt.Status), nt.LeaseOwner, unixNano(nt.LeaseExpires), nt.Hostname, nt.ChangeSeq, unixNano(nt.UpdatedAt), nt.ID}})
 	if err != nil {
 		s.mu.Unlock()
 		return nil, err
 	}
-	s.swapTask(found, &nt)
+	s.nextChange = nt.ChangeSeq
+	s.setTask(found, &nt)
 	s.mu.Unlock()
-	return &nt, s.observed(ctx, seq)
-}
-
-// swapTask replaces a task snapshot in every index; the caller holds s.mu.
-func (s *DB) swapTask(old, nt *store.Task) {
-	s.tasks[nt.ID] = nt
-	topic := store.TaskTopic(nt.Account, nt.WorkerGroup)
-	q := s.queues[topic]
-	for i, t := range q {
-		if t == old {
-			if nt.Status.Done() {
-				s.queues[topic] = append(q[:i:i], q[i+1:]...)
-			} else {
-				q[i] = nt
-			}
-			break
-		}
+	if err := s.observed(ctx, seq); err != nil {
+		return nil, err
 	}
+	s.notifier.Publish(store.SchedulerTopic)
+	return &nt, nil
 }
 
 // claimed returns the claimed, unfinished task id of account; the caller
 // holds s.mu. A task still queued has been handed to no runner, so no
 // runner can report on it.
-func (s *DB) claimed(account, id string) (*store.Task, error) {
-	t := s.tasks[id]
-	if t == nil || t.Account != account || t.Status != store.TaskClaimed {
+func (s *DB) claimed(account, id string) (*taskRef, error) {
+	ref := s.tasks[id]
+	if ref == nil || ref.t.Account != account || ref.t.Status != store.TaskClaimed {
 		return nil, store.ErrNotFound
 	}
-	return t, nil
+	return ref, nil
 }
 
 // TaskProgress implements [store.Store].
 func (s *DB) TaskProgress(ctx context.Context, p *store.TaskProgressParams) (*store.Task, error) {
 	s.mu.Lock()
-	old, err := s.claimed(p.Account, p.ID)
+	ref, err := s.claimed(p.Account, p.ID)
 	if err != nil {
 		s.mu.Unlock()
 		return nil, err
 	}
-	nt := *old
-	nt.LeaseExpires, nt.UpdatedAt = p.LeaseUntil, p.Now
-	seq, err := s.write(stmt{`UPDATE tasks SET lease_expires = ?, updated_at = ? WHERE id = ?`,
-		[]any{unixNano(nt.LeaseExpires), unixNano(nt.UpdatedAt), nt.ID}})
+	// Progress is not a change in the feed: it would turn every heartbeat
+	// of every runner into work for the scheduler.
+	nt := *ref.t
+	nt.LeaseExpires, nt.UpdatedAt = p.LeaseUntil.UTC(), p.Now.UTC()
+	seq, err := s.write(stmt{query: `UPDATE tasks SET lease_expires = ?, updated_at = ? WHERE id = ?`,
+		args: []any{unixNano(nt.LeaseExpires), unixNano(nt.UpdatedAt), nt.ID}})
 	if err != nil {
 		s.mu.Unlock()
 		return nil, err
 	}
-	s.swapTask(old, &nt)
+	s.setTask(ref, &nt)
 	s.mu.Unlock()
 	return &nt, s.observed(ctx, seq)
 }
 
 // TaskComplete implements [store.Store].
 func (s *DB) TaskComplete(ctx context.Context, p *store.TaskCompleteParams) (*store.Task, error) {
-	if !p.Status.Done() {
-		return nil, fmt.Errorf("sqlite: TaskComplete: %q is not a final status", p.Status)
+	if !p.Status.Done() || p.Status == store.TaskLost {
+		return nil, fmt.Errorf("sqlite: TaskComplete: %q is not a runner's final status", p.Status)
 	}
 	s.mu.Lock()
-	old, err := s.claimed(p.Account, p.ID)
+	ref, err := s.claimed(p.Account, p.ID)
 	if err != nil {
 		s.mu.Unlock()
 		return nil, err
 	}
-	nt := *old
-	nt.Status, nt.ErrorID, nt.ErrorMessage, nt.ErrorStack, nt.UpdatedAt = p.Status, p.ErrorID, p.ErrorMessage, p.ErrorStack, p.Now
-	seq, err := s.write(stmt{`UPDATE tasks SET status = ?, error_id = ?, error_message = ?, error_stack = ?, updated_at = ? WHERE id = ?`,
-		[]any{string(nt.Status), nt.ErrorID, nt.ErrorMessage, nt.ErrorStack, unixNano(nt.UpdatedAt), nt.ID}})
+	nt := *ref.t
+	nt.Status, nt.ErrorID, nt.ErrorMessage, nt.ErrorStack, nt.UpdatedAt = p.Status, p.ErrorID, p.ErrorMessage, p.ErrorStack, p.Now.UTC()
+	nt.ChangeSeq = s.nextChange + 1
+	seq, err := s.write(stmt{query: `UPDATE tasks SET status = ?, error_id = ?, error_message = ?, error_stack = ?, change_seq = ?, updated_at = ? WHERE id = ?`,
+		args: []any{string(nt.Status), nt.ErrorID, nt.ErrorMessage, nt.ErrorStack, nt.ChangeSeq, unixNano(nt.UpdatedAt), nt.ID}})
 	if err != nil {
 		s.mu.Unlock()
 		return nil, err
 	}
-	s.swapTask(old, &nt)
+	s.nextChange = nt.ChangeSeq
+	s.setTask(ref, &nt)
 	s.mu.Unlock()
-	return &nt, s.observed(ctx, seq)
+	if err := s.observed(ctx, seq); err != nil {
+		return nil, err
+	}
+	s.notifier.Publish(store.SchedulerTopic)
+	return &nt, nil
+}
+
+// TaskReap implements [store.Store].
+func (s *DB) TaskReap(ctx context.Context, now time.Time) (int, error) {
+	s.mu.Lock()
+	var expired []*taskRef
+	for ref := range s.leased {
+		if ref.t.LeaseExpires.Before(now) {
+			expired = append(expired, ref)
+		}
+	}
+	if len(expired) == 0 {
+		seq := s.c.applied()
+		s.mu.Unlock()
+		return 0, s.observed(ctx, seq)
+	}
+	// Queue order, so that the feed shows losses in a reproducible order.
+	slices.SortFunc(expired, func(a, b *taskRef) int { return cmpInt64(a.seq, b.seq) })
+	lost := make([]*store.Task, len(expired))
+	for i, ref := range expired {
+		nt := *ref.t
+		nt.Status, nt.UpdatedAt, nt.ChangeSeq = store.TaskLost, now.UTC(), s.nextChange+int64(i)+1
+		lost[i] = &nt
+	}
+	seq, err := s.write(stmt{query: `UPDATE tasks SET status = ?, change_seq = ?, updated_at = ? WHERE id = ?`, n: len(lost),
+		fill: func(i int, args []any) []any {
+			t := lost[i]
+			return append(args, string(t.Status), t.ChangeSeq, unixNano(t.UpdatedAt), t.ID)
+		}})
+	if err != nil {
+		s.mu.Unlock()
+		return 0, err
+	}
+	s.nextChange += int64(len(lost))
+	for i, ref := range expired {
+		s.setTask(ref, lost[i])
+	}
+	s.mu.Unlock()
+	if err := s.observed(ctx, seq); err != nil {
+		return 0, err
+	}
+	s.notifier.Publish(store.SchedulerTopic)
+	return len(lost), nil
+}
+
+// TaskChanges implements [store.Store].
+func (s *DB) TaskChanges(ctx context.Context, after int64, limit int) ([]*store.Task, int64, error) {
+	s.mu.RLock()
+	i, _ := slices.BinarySearchFunc(s.feed, after+1, func(e feedEntry, seq int64) int { return cmpInt64(e.seq, seq) })
+	var out []*store.Task
+	last := after
+	for _, e := range s.feed[i:] {
+		if len(out) >= limit {
+			break
+		}
+		if e.live() {
+			out = append(out, e.ref.t)
+			last = e.seq
+		}
+	}
+	seq := s.c.applied()
+	s.mu.RUnlock()
+	return out, last, s.observed(ctx, seq)
+}
+
+// TaskNextAvailable implements [store.Store].
+func (s *DB) TaskNextAvailable(ctx context.Context, now time.Time) (time.Time, error) {
+	s.mu.RLock()
+	var next time.Time
+	for _, q := range s.queues {
+		for _, ref := range q {
+			if nb := ref.t.NotBefore; nb.After(now) && (next.IsZero() || nb.Before(next)) {
+				next = nb
+			}
+		}
+	}
+	seq := s.c.applied()
+	s.mu.RUnlock()
+	return next, s.observed(ctx, seq)
 }
 
 // RunnerHeartbeat implements [store.Store].
 func (s *DB) RunnerHeartbeat(ctx context.Context, p *store.RunnerHeartbeatParams) error {
 	s.mu.Lock()
-	seq, err := s.write(stmt{`INSERT INTO runners (account, runner_id, worker_group, hostname, last_seen) VALUES (?, ?, ?, ?, ?)
+	seq, err := s.write(stmt{query: `INSERT INTO runners (account, runner_id, worker_group, hostname, last_seen) VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT (account, runner_id) DO UPDATE SET worker_group = excluded.worker_group,
 		hostname = excluded.hostname, last_seen = excluded.last_seen`,
-		[]any{p.Account, p.RunnerID, p.WorkerGroup, p.Hostname, unixNano(p.Now)}})
+		args: []any{p.Account, p.RunnerID, p.WorkerGroup, p.Hostname, unixNano(p.Now)}})
 	s.mu.Unlock()
 	if err != nil {
 		return err

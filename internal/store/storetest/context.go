@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/culvert/culvert/internal/pipeline"
 	"github.com/culvert/culvert/internal/store"
 )
 
@@ -100,6 +101,67 @@ func testContext(t *testing.T, opts Options) {
 			name: "RunnerHeartbeat",
 			call: func(ctx context.Context, s store.Store) error {
 				return s.RunnerHeartbeat(ctx, &store.RunnerHeartbeatParams{Account: acctA, RunnerID: "r", WorkerGroup: "wg", Hostname: "h", Now: t0})
+			},
+		},
+		{
+			name: "RunApply",
+			call: func(ctx context.Context, s store.Store) error {
+				return s.RunApply(ctx, &store.RunChanges{Account: acctA, PipelineID: "df-CTX0000001",
+					Instances: []*pipeline.Instance{fullInstance("@A_1", t0)}, Tasks: []*store.Task{task(acctA, "df-CTX0000001", "task-run", "wg-run", t0)}, Now: t0})
+			},
+			verify: func(t *testing.T, b *testBundle) {
+				if st := b.load(t, acctA, "df-CTX0000001"); len(st.Instances) != 1 {
+					t.Errorf("RunLoad() after RunApply has %d instances, want 1", len(st.Instances))
+				}
+				if id := b.claimID(t, acctA, "wg-run", "h", t0, at(time.Hour)); id != "task-run" {
+					t.Errorf("TaskClaim() after RunApply = %q, want task-run", id)
+				}
+			},
+		},
+		{
+			name: "RunCommandAdd",
+			call: func(ctx context.Context, s store.Store) error {
+				return s.RunCommandAdd(ctx, &store.RunCommand{Account: acctA, PipelineID: "df-CTX0000001", ObjectIDs: []string{"@A_1"}, Status: "RERUN", CreatedAt: t0})
+			},
+			verify: func(t *testing.T, b *testBundle) {
+				if st := b.load(t, acctA, "df-CTX0000001"); len(st.Commands) != 1 {
+					t.Errorf("RunLoad() after RunCommandAdd has %d commands, want 1", len(st.Commands))
+				}
+			},
+		},
+		{
+			name: "TaskReap",
+			call: func(ctx context.Context, s store.Store) error {
+				_, err := s.TaskReap(ctx, at(2*time.Hour))
+				return err
+			},
+		},
+		{
+			name: "RunLoad",
+			call: func(ctx context.Context, s store.Store) error {
+				_, err := s.RunLoad(ctx, acctA, "df-CTX0000001")
+				return err
+			},
+		},
+		{
+			name: "TaskChanges",
+			call: func(ctx context.Context, s store.Store) error {
+				_, _, err := s.TaskChanges(ctx, 0, 10)
+				return err
+			},
+		},
+		{
+			name: "TaskNextAvailable",
+			call: func(ctx context.Context, s store.Store) error {
+				_, err := s.TaskNextAvailable(ctx, t0)
+				return err
+			},
+		},
+		{
+			name: "PipelinesRunning",
+			call: func(ctx context.Context, s store.Store) error {
+				_, err := s.PipelinesRunning(ctx)
+				return err
 			},
 		},
 		{

@@ -138,8 +138,11 @@ func testDurability(t *testing.T, opts Options) {
 		t.Errorf("TaskClaim(wg2) after reopen = %q, want task-other-wg", id)
 	}
 	// The lease written before the restart expires when it said it would.
-	if id := b.claimID(t, acctA, "wg", "host-2", at(time.Hour+time.Second), at(3*time.Hour)); id != "task-claimed" {
-		t.Errorf("TaskClaim() after the old lease = %q, want task-claimed", id)
+	if n, err := b.s.TaskReap(b.ctx, at(time.Hour)); err != nil || n != 0 {
+		t.Errorf("TaskReap(at the old lease's end) after reopen = (%d, %v), want (0, nil)", n, err)
+	}
+	if n, err := b.s.TaskReap(b.ctx, at(time.Hour+time.Second)); err != nil || n != 1 {
+		t.Errorf("TaskReap(after the old lease) after reopen = (%d, %v), want (1, nil)", n, err)
 	}
 	err = b.s.TaskEnqueue(b.ctx, task(acctA, full.ID, "task-claimed", "wg", t0))
 	wantErr(t, "TaskEnqueue(taken id) after reopen", err, store.ErrConflict)

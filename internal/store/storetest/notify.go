@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/culvert/culvert/internal/pipeline"
 	"github.com/culvert/culvert/internal/store"
 )
 
@@ -127,4 +128,85 @@ func settledGoroutines(limit int) int {
 		n = runtime.NumGoroutine()
 	}
 	return n
+}
+
+// testRunNotifications checks who is woken by the writes the scheduler
+// and its pollers react to.
+func testRunNotifications(t *testing.T, opts Options) {
+	t.Run("SchedulerTopic", func(t *testing.T) {
+		t.Parallel()
+		s, b := setup(t, opts)
+		p := b.create(t, createParams(acctA, "df-NOTSCHED01", "orders"))
+		gone := b.create(t, createParams(acctA, "df-NOTSCHED02", "gone"))
+		b.enqueue(t, task(acctA, p.ID, "t-1", "wg", t0))
+		b.enqueue(t, task(acctA, p.ID, "t-2", "wg", t0))
+		steps := []struct {
+			name string
+			do   func(t *testing.T)
+		}{
+			{"PipelineUpdate", func(t *testing.T) {
+				b.update(t, acctA, p.ID, func(p *store.Pipeline) error { p.State = pipeline.StateScheduled; return nil })
+			}},
+			{"PipelineDelete", func(t *testing.T) {
+				if err := s.PipelineDelete(b.ctx, acctA, gone.ID, t0); err != nil {
+					t.Fatal(err)
+				}
+			}},
+			{"TaskClaim", func(t *testing.T) { b.claim(t, acctA, "wg", "h", t0, at(time.Minute)) }},
+			{"TaskComplete", func(t *testing.T) {
+				if _, err := s.TaskComplete(b.ctx, &store.TaskCompleteParams{Account: acctA, ID: "t-1", Status: store.TaskFinished, Now: t0}); err != nil {
+					t.Fatal(err)
+				}
+			}},
+			{"TaskClaimShortLease", func(t *testing.T) { b.claim(t, acctA, "wg", "h", t0, at(time.Minute)) }},
+			{"TaskReap", func(t *testing.T) {
+				if n, err := s.TaskReap(b.ctx, at(time.Hour)); err != nil || n != 1 {
+					t.Fatalf("TaskReap() = (%d, %v), want (1, nil)", n, err)
+				}
+			}},
+			{"RunCommandAdd", func(t *testing.T) {
+				if err := s.RunCommandAdd(b.ctx, &store.RunCommand{Account: acctA, PipelineID: p.ID, Status: "RERUN", CreatedAt: t0}); err != nil {
+					t.Fatal(err)
+				}
+			}},
+		}
+		for _, st := range steps {
+			ch, cancel := s.Notifier().Subscribe(store.SchedulerTopic)
+			st.do(t)
+			if !received(ch, wakeTimeout) {
+				t.Errorf("no wake-up on SchedulerTopic within %v of %s", wakeTimeout, st.name)
+			}
+			cancel()
+		}
+	})
+
+	t.Run("RunApplyWakesWorkerGroups", func(t *testing.T) {
+		t.Parallel()
+		s, b := setup(t, opts)
+		p := b.create(t, createParams(acctA, "df-NOTRUN0001", "orders"))
+		now, later, none := store.TaskTopic(acctA, "wg-now"), store.TaskTopic(acctA, "wg-later"), store.TaskTopic(acctA, "wg-none")
+		chNow, cancel1 := s.Notifier().Subscribe(now)
+		defer cancel1()
+		chLater, cancel2 := s.Notifier().Subscribe(later)
+		defer cancel2()
+		chNone, cancel3 := s.Notifier().Subscribe(none)
+		defer cancel3()
+		due := task(acctA, p.ID, "t-due", "wg-now", t0)
+		due.NotBefore = at(time.Minute) // due at Now: claimable now
+		future := task(acctA, p.ID, "t-future", "wg-later", t0)
+		future.NotBefore = at(time.Minute + time.Microsecond)
+		b.apply(t, &store.RunChanges{Account: acctA, PipelineID: p.ID, Tasks: []*store.Task{due, future},
+			Instances: []*pipeline.Instance{bareInstance("@A_1", "A", t0)}, Now: at(time.Minute)})
+		if !received(chNow, wakeTimeout) {
+			t.Errorf("no wake-up on %q for a task claimable at Now", now)
+		}
+		// Whoever polls wg-later finds nothing claimable yet: no wake-up is
+		// due, though a spurious one would be allowed by the Notifier.
+		if received(chLater, 100*time.Millisecond) {
+			t.Logf("wake-up on %q for a task not yet claimable (allowed, but wasted)", later)
+		}
+		if received(chNone, 100*time.Millisecond) {
+			t.Logf("wake-up on %q, which got no task (allowed, but wasted)", none)
+		}
+	})
 }

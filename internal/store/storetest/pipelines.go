@@ -396,8 +396,9 @@ func testPipelineDelete(t *testing.T, opts Options) {
 		if id := b.claimID(t, acctA, "wg", "host-1", at(2*time.Minute), at(time.Hour)); id != "task-kept" {
 			t.Errorf("TaskClaim() after delete = %q, want task-kept", id)
 		}
-		if id := b.claimID(t, acctA, "wg", "host-1", at(3*time.Hour), at(4*time.Hour)); id != "task-kept" {
-			t.Errorf("TaskClaim() after every lease expired = %q, want task-kept", id)
+		// The deleted pipeline's claimed task is not reaped: only task-kept is.
+		if n, err := b.s.TaskReap(b.ctx, at(3*time.Hour)); err != nil || n != 1 {
+			t.Errorf("TaskReap() after every lease expired = (%d, %v), want (1, nil)", n, err)
 		}
 		err = b.s.TaskEnqueue(b.ctx, task(acctA, p.ID, "task-late", "wg", at(time.Hour)))
 		wantErr(t, "TaskEnqueue(deleted pipeline)", err, store.ErrNotFound)

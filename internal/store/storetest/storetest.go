@@ -51,14 +51,29 @@ func Run(t *testing.T, opts Options) {
 	t.Run("TaskClaim", func(t *testing.T) { testTaskClaim(t, opts) })
 	t.Run("TaskProgress", func(t *testing.T) { testTaskProgress(t, opts) })
 	t.Run("TaskComplete", func(t *testing.T) { testTaskComplete(t, opts) })
+	t.Run("TaskReap", func(t *testing.T) { testTaskReap(t, opts) })
+	t.Run("TaskChanges", func(t *testing.T) { testTaskChanges(t, opts) })
+	t.Run("TaskNextAvailable", func(t *testing.T) { testTaskNextAvailable(t, opts) })
+	t.Run("RunApply", func(t *testing.T) { testRunApply(t, opts) })
+	t.Run("RunLoad", func(t *testing.T) { testRunLoad(t, opts) })
+	t.Run("RunCommandAdd", func(t *testing.T) { testRunCommandAdd(t, opts) })
+	t.Run("PipelinesRunning", func(t *testing.T) { testPipelinesRunning(t, opts) })
+	t.Run("PipelineDeleteRuns", func(t *testing.T) { testPipelineDeleteRuns(t, opts) })
 	t.Run("RunnerHeartbeat", func(t *testing.T) { testRunnerHeartbeat(t, opts) })
 	t.Run("Notifier", func(t *testing.T) { testNotifier(t, opts) })
+	t.Run("RunNotifications", func(t *testing.T) { testRunNotifications(t, opts) })
 	t.Run("Context", func(t *testing.T) { testContext(t, opts) })
 	t.Run("Durability", func(t *testing.T) {
 		if opts.Reopen == nil {
 			t.Skip("storetest: Options.Reopen is nil")
 		}
 		testDurability(t, opts)
+	})
+	t.Run("RunDurability", func(t *testing.T) {
+		if opts.Reopen == nil {
+			t.Skip("storetest: Options.Reopen is nil")
+		}
+		testRunDurability(t, opts)
 	})
 }
 
@@ -82,8 +97,9 @@ var cmpOpts = []cmp.Option{
 }
 
 // taskCmpOpts compare tasks, ignoring UpdatedAt which the interface leaves
-// to the backend.
-var taskCmpOpts = append([]cmp.Option{cmpopts.IgnoreFields(store.Task{}, "UpdatedAt")}, cmpOpts...)
+// to the backend, and ChangeSeq, whose values only order (runs.go checks
+// them).
+var taskCmpOpts = append([]cmp.Option{cmpopts.IgnoreFields(store.Task{}, "UpdatedAt", "ChangeSeq")}, cmpOpts...)
 
 type testBundle struct {
 	s   store.Store
@@ -213,9 +229,11 @@ func (b *testBundle) enqueue(t *testing.T, tk *store.Task) {
 	}
 }
 
+// claim claims the next task for owner, which says it runs on host-of-owner.
 func (b *testBundle) claim(t *testing.T, account, wg, owner string, now, until time.Time) *store.Task {
 	t.Helper()
-	tk, err := b.s.TaskClaim(b.ctx, &store.TaskClaimParams{Account: account, WorkerGroup: wg, Owner: owner, LeaseUntil: until, Now: now})
+	tk, err := b.s.TaskClaim(b.ctx, &store.TaskClaimParams{Account: account, WorkerGroup: wg, Owner: owner, Hostname: "host-of-" + owner,
+		LeaseUntil: until, Now: now})
 	if err != nil {
 		t.Fatalf("TaskClaim(%s, %s) error: %v", account, wg, err)
 	}

@@ -80,8 +80,8 @@ func testTaskClaim(t *testing.T, opts Options) {
 		got := b.claim(t, acctA, "wg", "host-1", at(time.Minute), at(2*time.Minute))
 		want := &store.Task{
 			ID: "task-1", Account: acctA, PipelineID: p.ID, AttemptID: in.AttemptID, WorkerGroup: "wg",
-			Objects: in.Objects, Status: store.TaskClaimed, LeaseOwner: "host-1", LeaseExpires: at(2 * time.Minute),
-			CreatedAt: at(time.Second),
+			Objects: in.Objects, Status: store.TaskClaimed, LeaseOwner: "host-1", Hostname: "host-of-host-1",
+			LeaseExpires: at(2 * time.Minute), CreatedAt: at(time.Second),
 		}
 		if diff := cmp.Diff(want, got, taskCmpOpts...); diff != "" {
 			t.Errorf("TaskClaim() mismatch (-want +got):\n%s", diff)
@@ -153,39 +153,70 @@ func testTaskClaim(t *testing.T, opts Options) {
 				t.Errorf("TaskClaim(now %v) = %s, want nothing claimable", now.Sub(t0), id)
 			}
 		}
-		// Once the lease has expired another runner takes it over.
+		// An expired lease is not claimed again: TaskReap ends the task.
+		// The runner that held it may still report until then.
 		now := lease.Add(time.Second)
-		second := b.claim(t, acctA, "wg", "host-2", now, now.Add(time.Minute))
-		want := *first
-		want.LeaseOwner, want.LeaseExpires = "host-2", now.Add(time.Minute)
-		if diff := cmp.Diff(&want, second, taskCmpOpts...); diff != "" {
-			t.Errorf("TaskClaim() after lease expiry mismatch (-want +got):\n%s", diff)
+		if id := b.claimID(t, acctA, "wg", "host-2", now, now.Add(time.Minute)); id != "" {
+			t.Errorf("TaskClaim() after lease expiry = %s, want nothing claimable", id)
 		}
-		if id := b.claimID(t, acctA, "wg", "host-3", now, now.Add(time.Minute)); id != "" {
-			t.Errorf("TaskClaim() right after takeover = %s, want nothing claimable", id)
-		}
-		// The new owner can report progress and complete it.
 		if _, err := b.s.TaskProgress(b.ctx, &store.TaskProgressParams{Account: acctA, ID: "task-1", LeaseUntil: now.Add(2 * time.Minute), Now: now}); err != nil {
-			t.Errorf("TaskProgress() error: %v", err)
+			t.Errorf("TaskProgress() by the first owner after expiry, before a reap, error: %v", err)
 		}
 		if _, err := b.s.TaskComplete(b.ctx, &store.TaskCompleteParams{Account: acctA, ID: "task-1", Status: store.TaskFinished, Now: now}); err != nil {
 			t.Errorf("TaskComplete() error: %v", err)
 		}
 	})
 
-	t.Run("ExpiredBeforeQueued", func(t *testing.T) {
+	t.Run("ExpiredNotReclaimed", func(t *testing.T) {
 		t.Parallel()
 		_, b := setup(t, opts)
 		p := b.create(t, createParams(acctA, "df-CLAIME0001", "orders"))
 		b.enqueue(t, task(acctA, p.ID, "task-1", "wg", t0))
 		b.enqueue(t, task(acctA, p.ID, "task-2", "wg", t0))
 		b.claim(t, acctA, "wg", "host-1", t0, at(time.Minute))
-		// task-1 is older, so once its lease has expired it comes first.
-		if id := b.claimID(t, acctA, "wg", "host-2", at(2*time.Minute), at(time.Hour)); id != "task-1" {
-			t.Errorf("TaskClaim() = %q, want task-1", id)
-		}
+		// task-1 is older, but its expired lease does not make it claimable.
 		if id := b.claimID(t, acctA, "wg", "host-2", at(2*time.Minute), at(time.Hour)); id != "task-2" {
 			t.Errorf("TaskClaim() = %q, want task-2", id)
+		}
+		if id := b.claimID(t, acctA, "wg", "host-2", at(2*time.Minute), at(time.Hour)); id != "" {
+			t.Errorf("TaskClaim() = %q, want nothing claimable", id)
+		}
+		if n, err := b.s.TaskReap(b.ctx, at(2*time.Minute)); err != nil || n != 1 {
+			t.Errorf("TaskReap() = (%d, %v), want (1, nil)", n, err)
+		}
+		if id := b.claimID(t, acctA, "wg", "host-2", at(2*time.Minute), at(time.Hour)); id != "" {
+			t.Errorf("TaskClaim() after TaskReap = %q, want nothing claimable", id)
+		}
+	})
+
+	t.Run("NotBefore", func(t *testing.T) {
+		t.Parallel()
+		_, b := setup(t, opts)
+		p := b.create(t, createParams(acctA, "df-CLAIMNB001", "orders"))
+		later := task(acctA, p.ID, "task-later", "wg", t0)
+		later.NotBefore = at(time.Hour)
+		b.enqueue(t, later)
+		b.enqueue(t, task(acctA, p.ID, "task-now", "wg", t0))
+		soon := task(acctA, p.ID, "task-soon", "wg", t0)
+		soon.NotBefore = at(time.Minute)
+		b.enqueue(t, soon)
+		tests := []struct {
+			now  time.Time
+			want string
+		}{
+			// A task waiting for its NotBefore does not hold up those behind it.
+			{t0, "task-now"},
+			{at(time.Minute - time.Microsecond), ""},
+			// NotBefore itself is not after now: claimable at that instant.
+			{at(time.Minute), "task-soon"},
+			{at(time.Hour - time.Microsecond), ""},
+			{at(2 * time.Hour), "task-later"},
+			{at(3 * time.Hour), ""},
+		}
+		for _, tc := range tests {
+			if id := b.claimID(t, acctA, "wg", "h", tc.now, tc.now.Add(time.Hour)); id != tc.want {
+				t.Errorf("TaskClaim(now %v) = %q, want %q", tc.now.Sub(t0), id, tc.want)
+			}
 		}
 	})
 }
@@ -212,8 +243,12 @@ func testTaskProgress(t *testing.T, opts Options) {
 		if id := b.claimID(t, acctA, "wg", "host-2", at(5*time.Minute), at(time.Hour)); id != "" {
 			t.Errorf("TaskClaim() inside the extended lease = %s, want nothing claimable", id)
 		}
-		if id := b.claimID(t, acctA, "wg", "host-2", at(11*time.Minute), at(time.Hour)); id != "task-1" {
-			t.Errorf("TaskClaim() after the extended lease = %q, want task-1", id)
+		// The extended lease is the one TaskReap goes by.
+		if n, err := b.s.TaskReap(b.ctx, at(10*time.Minute)); err != nil || n != 0 {
+			t.Errorf("TaskReap(inside the extended lease) = (%d, %v), want (0, nil)", n, err)
+		}
+		if n, err := b.s.TaskReap(b.ctx, at(11*time.Minute)); err != nil || n != 1 {
+			t.Errorf("TaskReap(after the extended lease) = (%d, %v), want (1, nil)", n, err)
 		}
 	})
 

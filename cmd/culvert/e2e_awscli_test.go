@@ -332,10 +332,20 @@ func TestAWSCLI(t *testing.T) {
 		t.Errorf("state after activate-pipeline = %s, want SCHEDULED", st)
 	}
 
-	// list-runs is a CLI-side command built on QueryObjects over instances;
-	// with no scheduler there are none.
-	if out := mustRun(t, "list-runs", "--pipeline-id", id); strings.TrimSpace(string(out)) != "[]" {
-		t.Errorf("list-runs = %s, want []", out)
+	// list-runs is a CLI-side command built on QueryObjects over instances
+	// and DescribeObjects. The schedule starts at the first activation, so
+	// there is one run of every component; the activity waits for the two
+	// it depends on, which wait for a runner on the resource.
+	var runs []map[string]any
+	mustJSON(t, &runs, "list-runs", "--pipeline-id", id)
+	status := map[string]any{}
+	for _, r := range runs {
+		status[fmt.Sprint(r["@componentParent"])] = r["@status"]
+	}
+	wantStatus := map[string]any{"Ec2Instance": "RUNNING", "Prepare": "WAITING_FOR_RUNNER", "Stage": "WAITING_FOR_RUNNER",
+		"ShellCommandActivity": "WAITING_ON_DEPENDENCIES"}
+	if diff := cmp.Diff(wantStatus, status); diff != "" {
+		t.Errorf("list-runs statuses mismatch (-want +got):\n%s\n%v", diff, runs)
 	}
 
 	mustRun(t, "add-tags", "--pipeline-id", id, "--tags", "key=team,value=data", "key=env,value=staging")
@@ -345,9 +355,7 @@ func TestAWSCLI(t *testing.T) {
 	}
 
 	mustRun(t, "deactivate-pipeline", "--pipeline-id", id)
-	if st, _ := state(t); st != "INACTIVE" {
-		t.Errorf("state after deactivate-pipeline = %s, want INACTIVE", st)
-	}
+	waitState(t, c, id, "INACTIVE")
 
 	mustRun(t, "delete-pipeline", "--pipeline-id", id)
 	_, errOut, err := run(t, "describe-pipelines", "--pipeline-ids", id)

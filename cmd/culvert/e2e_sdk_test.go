@@ -83,6 +83,24 @@ func sampleDefinition() *datapipeline.PutPipelineDefinitionInput {
 
 func sampleIDs() []string { return []string{"Default", "DailySchedule", "Ec2", "Input", "Copy"} }
 
+// waitState describes pipeline id until its @pipelineState is want, which
+// the scheduler reaches asynchronously, and fails after 10 seconds.
+func waitState(t *testing.T, c *datapipeline.Client, id, want string) types.PipelineDescription {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		d := describe(t, c, id)
+		got := field(t, d.Fields, "@pipelineState")
+		if got == want {
+			return d
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("@pipelineState = %q after 10 s, want %q", got, want)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // mustCreate creates a pipeline and returns its id.
 func mustCreate(t *testing.T, c *datapipeline.Client, name, uniqueID string) string {
 	t.Helper()
@@ -369,9 +387,21 @@ func TestSDKPipelineLifecycle(t *testing.T) {
 	if got := query(eq("type", "ShellCommandActivity"), eq("name", "Worker")); len(got) != 0 {
 		t.Errorf("QueryObjects with two selectors no object satisfies = %q, want none", got)
 	}
+	// The pipeline is active with a daily schedule from 2026-01-01, so the
+	// scheduler has backfilled instances, in scheduled order.
 	inst, err := c.QueryObjects(ctx, &datapipeline.QueryObjectsInput{PipelineId: aws.String(id), Sphere: aws.String("INSTANCE")})
-	if err != nil || len(inst.Ids) != 0 {
-		t.Errorf("QueryObjects INSTANCE = %v, %v; want no instances and no error", inst, err)
+	if err != nil || len(inst.Ids) < 3 || inst.Ids[0] != "@Copy_2026-01-01T00:00:00" {
+		t.Errorf("QueryObjects INSTANCE = %v, %v; want the backfill's instances, @Copy_2026-01-01T00:00:00 first", inst, err)
+	} else {
+		objs, err := c.DescribeObjects(ctx, &datapipeline.DescribeObjectsInput{PipelineId: aws.String(id), ObjectIds: inst.Ids[:1]})
+		if err != nil || len(objs.PipelineObjects) != 1 {
+			t.Fatalf("DescribeObjects(%s) = %v, %v", inst.Ids[0], objs, err)
+		}
+		f := objs.PipelineObjects[0].Fields
+		if field(t, f, "@componentParent") != "Copy" || field(t, f, "@sphere") != "INSTANCE" ||
+			field(t, f, "@scheduledStartTime") != "2026-01-01T00:00:00" || field(t, f, "@scheduledEndTime") != "2026-01-02T00:00:00" {
+			t.Errorf("DescribeObjects of the first instance = %+v", objs.PipelineObjects[0])
+		}
 	}
 
 	// SetStatus pauses and resumes a component.
@@ -445,10 +475,8 @@ func TestSDKPipelineLifecycle(t *testing.T) {
 			t.Fatalf("DeactivatePipeline: %v", err)
 		}
 	}
-	d = describe(t, c, id)
-	if got := field(t, d.Fields, "@pipelineState"); got != "INACTIVE" {
-		t.Errorf("@pipelineState after deactivation = %q, want INACTIVE", got)
-	}
+	// The scheduler finishes a deactivation: DEACTIVATING, then INACTIVE.
+	d = waitState(t, c, id, "INACTIVE")
 	field(t, d.Fields, "@lastDeactivatedTime")
 	if _, err := c.ActivatePipeline(ctx, &datapipeline.ActivatePipelineInput{PipelineId: aws.String(id)}); err != nil {
 		t.Fatalf("ActivatePipeline to resume: %v", err)

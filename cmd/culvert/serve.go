@@ -23,6 +23,7 @@ import (
 	"github.com/culvert/culvert/internal/datapipeline"
 	"github.com/culvert/culvert/internal/pipeline"
 	"github.com/culvert/culvert/internal/queue"
+	"github.com/culvert/culvert/internal/scheduler"
 	"github.com/culvert/culvert/internal/sigv4"
 	"github.com/culvert/culvert/internal/store/sqlite"
 )
@@ -170,9 +171,21 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 		BaseContext:       func(net.Listener) context.Context { return baseCtx },
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
 	}
+	// The scheduler runs pipelines: with one store per process (SQLite),
+	// this node is the leader.
+	sched, err := scheduler.NewLoop(scheduler.LoopConfig{Store: db, Logger: logger})
+	if err != nil {
+		return err
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
+	})
+	g.Go(func() error {
+		if err := sched.Run(gctx); !errors.Is(err, context.Canceled) {
 			return err
 		}
 		return nil

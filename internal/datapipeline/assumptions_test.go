@@ -93,6 +93,7 @@ func TestActivatePipeline(t *testing.T) {
 		mustCall(t, svc, b.ctx, "ActivatePipeline", `{"pipelineId":%q}`, id)
 		mustCall(t, svc, b.ctx, "DeactivatePipeline", `{"pipelineId":%q}`, id)
 		mustCall(t, svc, b.ctx, "DeactivatePipeline", `{"pipelineId":%q,"cancelActive":false}`, id)
+		b.schedule(t)
 		if got := fieldMap(t, describe(t, svc, b.ctx, id).Fields)["@pipelineState"]; got != "INACTIVE" {
 			t.Errorf("@pipelineState after two deactivations = %q, want INACTIVE", got)
 		}

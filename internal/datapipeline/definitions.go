@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/culvert/culvert/internal/pipeline"
 	"github.com/culvert/culvert/internal/store"
@@ -196,6 +197,12 @@ func (s *Service) ActivatePipeline(ctx context.Context, in *ActivatePipelineInpu
 			p.FirstActivatedAt = now
 		}
 		p.LastActivatedAt = now
+		// Intervals before startTimestamp are skipped: the scheduler
+		// resumes from the time the user chose.
+		p.ActivationStart = time.Time{}
+		if in.StartTimestamp != nil {
+			p.ActivationStart = in.StartTimestamp.Time.UTC()
+		}
 		return nil
 	})
 	if err != nil {
@@ -216,14 +223,16 @@ func (s *Service) DeactivatePipeline(ctx context.Context, in *DeactivatePipeline
 	}
 	_, err = s.store.PipelineUpdate(ctx, who.AccountID, in.PipelineID, func(p *store.Pipeline) error {
 		switch p.State {
-		case pipeline.StateInactive:
+		case pipeline.StateInactive, pipeline.StateDeactivating, pipeline.StateFinished:
 			return nil
 		case pipeline.StatePending:
 			return invalidRequest("Pipeline %s has never been activated.", p.ID)
 		}
-		// With no instances running yet there is nothing to drain, so the
-		// DEACTIVATING state is passed through at once.
-		p.State = pipeline.StateInactive
+		// The scheduler finishes the deactivation: it cancels what is
+		// running, or lets it finish when cancelActive is false, and then
+		// makes the pipeline INACTIVE.
+		p.State = pipeline.StateDeactivating
+		p.CancelActive = in.CancelActive == nil || *in.CancelActive
 		p.LastDeactivatedAt = s.now()
 		return nil
 	})

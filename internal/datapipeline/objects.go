@@ -175,7 +175,13 @@ func (s *Service) DescribeObjects(ctx context.Context, in *DescribeObjectsInput)
 		return nil, pipelineError(err, in.PipelineID)
 	}
 	out := &DescribeObjectsOutput{PipelineObjects: []json.RawMessage{}}
-	if p.Latest == nil || start >= int64(len(in.ObjectIDs)) {
+	if start >= int64(len(in.ObjectIDs)) {
+		return out, nil
+	}
+	if slices.ContainsFunc(in.ObjectIDs[start:], func(id string) bool { return strings.HasPrefix(id, "@") }) {
+		return s.describeRunObjects(ctx, who.AccountID, p, in, start)
+	}
+	if p.Latest == nil {
 		return out, nil
 	}
 	c, err := compile(p.ID, p.Latest)
@@ -218,6 +224,82 @@ func (s *Service) DescribeObjects(ctx context.Context, in *DescribeObjectsInput)
 	return out, nil
 }
 
+// describeRunObjects answers a DescribeObjects that asks for instances or
+// attempts, possibly mixed with components. It takes the simple road of
+// rendering each object on its own: such requests are few and small,
+// unlike the component reads the fast path serves.
+func (s *Service) describeRunObjects(ctx context.Context, account string, p *store.Pipeline, in *DescribeObjectsInput, start int64) (*DescribeObjectsOutput, error) {
+	run, err := s.loadRun(ctx, account, p.ID)
+	if err != nil {
+		return nil, err
+	}
+	var comps *components
+	if p.Latest != nil {
+		if comps, err = compile(p.ID, p.Latest); err != nil {
+			return nil, err
+		}
+	}
+	var ev *pipeline.Evaluator
+	if in.EvaluateExpressions && p.Active != nil {
+		active, err := compile(p.ID, p.Active)
+		if err != nil {
+			return nil, err
+		}
+		ev = run.evaluator(p.ID, p.Active.Version, active.def)
+	}
+	out := &DescribeObjectsOutput{PipelineObjects: []json.RawMessage{}}
+	for _, id := range in.ObjectIDs[start:] {
+		var b []byte
+		if o, ok := run.object(p.ID, id); ok {
+			if ev != nil {
+				o = evaluatedCopy(ev, o)
+			}
+			b = appendObject(nil, o)
+		} else if i, ok := comps.lookup(id); ok {
+			if in.EvaluateExpressions && comps.exprs[i] {
+				b = comps.appendEvaluated(nil, i, comps.evaluator(p, p.Latest.Version), p.ID, p.Latest.Version, componentStatus(p, id))
+			} else {
+				b = comps.appendDescribed(nil, i, componentStatus(p, id))
+			}
+		} else {
+			continue
+		}
+		out.PipelineObjects = append(out.PipelineObjects, b)
+	}
+	return out, nil
+}
+
+// lookup finds a component by id; a nil set has none.
+func (c *components) lookup(id string) (int, bool) {
+	if c == nil {
+		return 0, false
+	}
+	i, ok := c.index[id]
+	return i, ok
+}
+
+// evaluatedCopy returns o with every value holding an expression
+// evaluated in o's context; values that cannot be are kept as written,
+// as for components (docs/assumptions/0009).
+func evaluatedCopy(ev *pipeline.Evaluator, o *pipeline.Object) *pipeline.Object {
+	out := &pipeline.Object{ID: o.ID, Name: o.Name, Fields: make([]pipeline.Field, 0, len(o.Fields))}
+	for _, f := range o.Fields {
+		if f.StringValue == nil || f.Key == "type" || !strings.Contains(*f.StringValue, "#{") {
+			out.Fields = append(out.Fields, f)
+			continue
+		}
+		vals, err := ev.Eval(o.ID, *f.StringValue)
+		if err != nil {
+			out.Fields = append(out.Fields, f)
+			continue
+		}
+		for _, v := range vals {
+			out.Fields = append(out.Fields, pipeline.String(f.Key, v))
+		}
+	}
+	return out
+}
+
 // QueryObjects returns the ids of a sphere's objects that satisfy every
 // selector, in definition order, paged by limit.
 func (s *Service) QueryObjects(ctx context.Context, in *QueryObjectsInput) (*QueryObjectsOutput, error) {
@@ -256,8 +338,19 @@ func (s *Service) QueryObjects(ctx context.Context, in *QueryObjectsInput) (*Que
 		return nil, pipelineError(err, in.PipelineID)
 	}
 	out := &QueryObjectsOutput{IDs: []string{}}
-	// Instances and attempts exist only once the scheduler has run a pipeline.
-	if sphere != pipeline.SphereComponent || p.Latest == nil {
+	if sphere != pipeline.SphereComponent {
+		run, err := s.loadRun(ctx, who.AccountID, p.ID)
+		if err != nil {
+			return nil, err
+		}
+		ids, more := run.query(p.ID, sphere, preds, start, limit)
+		out.IDs = ids
+		if more {
+			out.Marker, out.HasMoreResults = encodeMarker("q", start+limit), true
+		}
+		return out, nil
+	}
+	if p.Latest == nil {
 		return out, nil
 	}
 	c, err := compile(p.ID, p.Latest)
@@ -402,17 +495,38 @@ func (s *Service) EvaluateExpression(ctx context.Context, in *EvaluateExpression
 	if err != nil {
 		return nil, pipelineError(err, in.PipelineID)
 	}
-	if !s.hasComponent(p, in.ObjectID) {
-		return nil, invalidRequest("Object '%s' does not exist in pipeline %s.", in.ObjectID, p.ID)
+	var ev *pipeline.Evaluator
+	if strings.HasPrefix(in.ObjectID, "@") {
+		// Instances and attempts: runtime fields come from the run, the
+		// rest from the definition they were made from.
+		run, err := s.loadRun(ctx, who.AccountID, p.ID)
+		if err != nil {
+			return nil, err
+		}
+		if _, ok := run.object(p.ID, in.ObjectID); !ok || p.Active == nil {
+			return nil, invalidRequest("Object '%s' does not exist in pipeline %s.", in.ObjectID, p.ID)
+		}
+		if !strings.Contains(in.Expression, "#{") {
+			return &EvaluateExpressionOutput{EvaluatedExpression: in.Expression}, nil
+		}
+		c, err := compile(p.ID, p.Active)
+		if err != nil {
+			return nil, err
+		}
+		ev = run.evaluator(p.ID, p.Active.Version, c.def)
+	} else {
+		if !s.hasComponent(p, in.ObjectID) {
+			return nil, invalidRequest("Object '%s' does not exist in pipeline %s.", in.ObjectID, p.ID)
+		}
+		if !strings.Contains(in.Expression, "#{") {
+			return &EvaluateExpressionOutput{EvaluatedExpression: in.Expression}, nil
+		}
+		c, err := compile(p.ID, p.Latest) // hasComponent has compiled it
+		if err != nil {
+			return nil, err
+		}
+		ev = c.evaluator(p, p.Latest.Version)
 	}
-	if !strings.Contains(in.Expression, "#{") {
-		return &EvaluateExpressionOutput{EvaluatedExpression: in.Expression}, nil
-	}
-	c, err := compile(p.ID, p.Latest) // hasComponent has compiled it
-	if err != nil {
-		return nil, err
-	}
-	ev := c.evaluator(p, p.Latest.Version)
 	vals, err := ev.Eval(in.ObjectID, in.Expression)
 	if err != nil {
 		// The message repeats no part of the expression and no secret
@@ -454,17 +568,21 @@ func (s *Service) SetStatus(ctx context.Context, in *SetStatusInput) (*SetStatus
 	default:
 		return nil, invalidRequest("status must be PAUSE or RESUME for components, or TRY_CANCEL, RERUN or MARK_FINISHED for instances; not '%s'.", in.Status)
 	}
+	for _, id := range in.ObjectIDs {
+		if strings.HasPrefix(id, "@") == forComponents {
+			return nil, invalidRequest("Status %s applies to %s; objectIds must not mix components with instances or attempts.", status, map[bool]string{true: "components", false: "instances"}[forComponents])
+		}
+	}
+	if !forComponents {
+		return nil, s.setInstanceStatus(ctx, who.AccountID, in, status)
+	}
 	_, err = s.store.PipelineUpdate(ctx, who.AccountID, in.PipelineID, func(p *store.Pipeline) error {
 		if p.State == pipeline.StateFinished {
 			return invalidRequest("Pipeline %s is FINISHED; SetStatus cannot be used on it.", p.ID)
 		}
 		var missing []string
 		for _, id := range in.ObjectIDs {
-			if strings.HasPrefix(id, "@") == forComponents {
-				return invalidRequest("Status %s applies to %s; objectIds must not mix components with instances or attempts.", status, map[bool]string{true: "components", false: "instances"}[forComponents])
-			}
-			if forComponents && !s.hasComponent(p, id) || !forComponents {
-				// No instance exists until the scheduler has run the pipeline.
+			if !s.hasComponent(p, id) {
 				missing = append(missing, id)
 			}
 		}
@@ -486,4 +604,50 @@ func (s *Service) SetStatus(ctx context.Context, in *SetStatusInput) (*SetStatus
 		return nil, pipelineError(err, in.PipelineID)
 	}
 	return nil, nil
+}
+
+// setInstanceStatus records TRY_CANCEL, RERUN or MARK_FINISHED on
+// instances for the scheduler, which owns the run and applies it at once.
+// An attempt id stands for its instance.
+func (s *Service) setInstanceStatus(ctx context.Context, account string, in *SetStatusInput, status string) error {
+	p, err := s.store.PipelineGet(ctx, account, in.PipelineID)
+	if err != nil {
+		return pipelineError(err, in.PipelineID)
+	}
+	if p.State == pipeline.StateFinished {
+		return invalidRequest("Pipeline %s is FINISHED; SetStatus cannot be used on it.", p.ID)
+	}
+	run, err := s.store.RunLoad(ctx, account, in.PipelineID)
+	if err != nil {
+		return pipelineError(err, in.PipelineID)
+	}
+	instances := make(map[string]bool, len(run.Instances))
+	for _, x := range run.Instances {
+		instances[x.ID] = true
+	}
+	attempts := make(map[string]string, len(run.Attempts))
+	for _, a := range run.Attempts {
+		attempts[a.ID] = a.InstanceID
+	}
+	var ids, missing []string
+	for _, id := range in.ObjectIDs {
+		switch {
+		case instances[id]:
+			ids = append(ids, id)
+		case attempts[id] != "":
+			ids = append(ids, attempts[id])
+		default:
+			missing = append(missing, id)
+		}
+	}
+	if len(missing) > 0 {
+		return invalidRequest("Objects not found in pipeline %s: %s", p.ID, strings.Join(missing, ", "))
+	}
+	err = s.store.RunCommandAdd(ctx, &store.RunCommand{
+		Account: account, PipelineID: in.PipelineID, ObjectIDs: ids, Status: status, CreatedAt: s.now(),
+	})
+	if err != nil {
+		return pipelineError(err, in.PipelineID)
+	}
+	return nil
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/culvert/culvert/internal/datapipeline"
 	"github.com/culvert/culvert/internal/pipeline"
 	"github.com/culvert/culvert/internal/queue"
+	"github.com/culvert/culvert/internal/scheduler"
 	"github.com/culvert/culvert/internal/store/sqlite"
 )
 
@@ -30,6 +31,22 @@ type testBundle struct {
 	db   *sqlite.DB
 	ctx  context.Context // account A (principalA)
 	ctxB context.Context // account B (principalB)
+	now  func() time.Time
+	loop *scheduler.Loop // made by schedule on first use
+}
+
+// schedule runs one pass of the scheduler over the store, as the leader
+// of a running server does after every change.
+func (b *testBundle) schedule(t *testing.T) {
+	t.Helper()
+	if b.loop == nil {
+		l, err := scheduler.NewLoop(scheduler.LoopConfig{Store: b.db, Now: b.now, Logger: discardLogger})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.loop = l
+	}
+	b.loop.Pass(context.Background())
 }
 
 type setupOpts struct {
@@ -65,7 +82,11 @@ func setup(t *testing.T, opts ...setupOpts) (*datapipeline.Service, *testBundle)
 	if err != nil {
 		t.Fatalf("datapipeline.New: %v", err)
 	}
-	return svc, &testBundle{db: db, ctx: ctxAs(principalA), ctxB: ctxAs(principalB)}
+	now := o.now
+	if now == nil {
+		now = time.Now
+	}
+	return svc, &testBundle{db: db, ctx: ctxAs(principalA), ctxB: ctxAs(principalB), now: now}
 }
 
 // call runs an operation on a raw JSON body, the way the HTTP handler
@@ -290,8 +311,13 @@ func TestDescribePipelinesLifecycle(t *testing.T) {
 
 	mustCall(t, svc, b.ctx, "DeactivatePipeline", `{"pipelineId":%q}`, id)
 	f = fieldMap(t, describe(t, svc, b.ctx, id).Fields)
+	if f["@pipelineState"] != "DEACTIVATING" {
+		t.Errorf("after DeactivatePipeline @pipelineState = %q, want DEACTIVATING until the scheduler has run", f["@pipelineState"])
+	}
+	b.schedule(t)
+	f = fieldMap(t, describe(t, svc, b.ctx, id).Fields)
 	if f["@pipelineState"] != "INACTIVE" {
-		t.Errorf("after DeactivatePipeline @pipelineState = %q, want INACTIVE", f["@pipelineState"])
+		t.Errorf("after DeactivatePipeline and a scheduler pass @pipelineState = %q, want INACTIVE", f["@pipelineState"])
 	}
 	mustCall(t, svc, b.ctx, "ActivatePipeline", `{"pipelineId":%q}`, id)
 	if got := fieldMap(t, describe(t, svc, b.ctx, id).Fields)["@pipelineState"]; got != "SCHEDULED" {

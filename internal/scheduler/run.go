@@ -211,6 +211,9 @@ func (h *instanceHeap) Pop() any {
 	return x
 }
 
+// pending reports whether something changed that a Step must look at.
+func (r *Run) pending() bool { return len(r.dirty) > 0 || !r.out.Empty() }
+
 // Instance returns the instance with the given id.
 func (r *Run) Instance(id string) (*pipeline.Instance, bool) {
 	in, ok := r.instances[id]

@@ -78,6 +78,13 @@ func (r *Run) reconcile(in *pipeline.Instance, now time.Time) {
 		if r.held {
 			return // deactivating: nothing new starts
 		}
+		if in.ActualStart.IsZero() {
+			// An instance starts when its time comes, waiting on
+			// dependencies or not: list-runs shows it from then (its
+			// default filter is on @actualStartTime), as AWS does.
+			in.ActualStart = now
+			r.touch(in)
+		}
 		switch node.Kind {
 		case pipeline.KindResource:
 			r.startResource(in, now)

@@ -60,6 +60,14 @@ type Pipeline struct {
 	LastActivatedAt   time.Time
 	LastDeactivatedAt time.Time
 
+	// ActivationStart is the startTimestamp given to the last
+	// ActivatePipeline: intervals before it are skipped. Zero if none.
+	ActivationStart time.Time
+	// CancelActive is the cancelActive of the last DeactivatePipeline:
+	// whether a DEACTIVATING pipeline cancels what is running or lets it
+	// finish first.
+	CancelActive bool
+
 	// Latest is the definition last put, Active the one last activated.
 	// Either may be nil; both may be the same version.
 	Latest *Definition
@@ -279,7 +287,7 @@ type Store interface {
 
 	// PipelineUpdate applies fn to a copy of the pipeline and stores the
 	// result atomically: no other write to the pipeline happens between the
-	// read fn sees and the write. fn may change Description, Tags, Paused, State,
+	// read fn sees and the write. fn may change Description, Tags, Paused, State, ActivationStart, CancelActive,
 	// the activation times, and Latest and Active (a new *Definition for Latest
 	// stores a new version, numbered above every version the pipeline ever
 	// had; Latest may also be set back to Active; Active may be set to the
@@ -309,6 +317,10 @@ type Store interface {
 	// ErrDeleted like PipelineGet.
 	RunCommandAdd(ctx context.Context, c *RunCommand) error
 
+	// RunCommands returns every command not yet applied, of every
+	// pipeline, in Seq order.
+	RunCommands(ctx context.Context) ([]*RunCommand, error)
+
 	// RunLoad returns what is stored about a pipeline's run (see RunState);
 	// a pipeline that never ran has an empty one. It returns ErrNotFound
 	// or ErrDeleted like PipelineGet.
@@ -316,6 +328,10 @@ type Store interface {
 
 	// RunnerHeartbeat records that a task runner is alive.
 	RunnerHeartbeat(ctx context.Context, p *RunnerHeartbeatParams) error
+
+	// TaskChangeHead returns the highest ChangeSeq issued so far, so that a
+	// scheduler starting up can follow TaskChanges from there.
+	TaskChangeHead(ctx context.Context) (int64, error)
 
 	// TaskChanges returns up to limit tasks, of every account, whose last
 	// change has a ChangeSeq above after, in ChangeSeq order, and the

@@ -9,6 +9,7 @@ each mismatch and exits 1.
 
 import datetime
 import sys
+import time
 
 import boto3
 import botocore.config
@@ -208,7 +209,12 @@ def main():
     eq(fields_of(raw["fields"], "directoryPath"), ["#{myInputPath}"], "describe_objects directoryPath as written")
 
     client.deactivate_pipeline(pipelineId=pid, cancelActive=True)
-    desc = client.describe_pipelines(pipelineIds=[pid])["pipelineDescriptionList"][0]
+    # The scheduler finishes the deactivation: DEACTIVATING, then INACTIVE.
+    for _ in range(500):
+        desc = client.describe_pipelines(pipelineIds=[pid])["pipelineDescriptionList"][0]
+        if fields_of(desc["fields"], "@pipelineState") == ["INACTIVE"]:
+            break
+        time.sleep(0.02)
     eq(fields_of(desc["fields"], "@pipelineState"), ["INACTIVE"], "@pipelineState after deactivate_pipeline")
 
     client.add_tags(pipelineId=pid, tags=[{"key": "team", "value": "data"}, {"key": "env", "value": "prod"}])

@@ -143,9 +143,11 @@ func (s *DB) PipelineUpdate(ctx context.Context, account, id string, fn func(*st
 		lastVersion = max(lastVersion, np.Latest.Version)
 	}
 	stmts = append(stmts, stmt{query: `UPDATE pipelines SET description = ?, tags = ?, paused = ?, state = ?, first_activated_at = ?,
-		last_activated_at = ?, last_deactivated_at = ?, latest_version = ?, active_version = ?, last_version = ? WHERE id = ?`,
+		last_activated_at = ?, last_deactivated_at = ?, latest_version = ?, active_version = ?, last_version = ?,
+		activation_start = ?, cancel_active = ? WHERE id = ?`,
 		args: []any{np.Description, string(tags), string(paused), string(np.State), unixNano(np.FirstActivatedAt), unixNano(np.LastActivatedAt),
-			unixNano(np.LastDeactivatedAt), version(np.Latest), version(np.Active), lastVersion, np.ID}})
+			unixNano(np.LastDeactivatedAt), version(np.Latest), version(np.Active), lastVersion,
+			unixNano(np.ActivationStart), boolInt(np.CancelActive), np.ID}})
 	if np.Latest != old.Latest || np.Active != old.Active {
 		// Keep only the versions the pipeline still points at.
 		stmts = append(stmts, stmt{query: `DELETE FROM definitions WHERE pipeline_id = ? AND version NOT IN (?, ?)`,

@@ -253,6 +253,28 @@ func (s *DB) RunLoad(ctx context.Context, account, pipelineID string) (*store.Ru
 	return st, s.observed(ctx, seq)
 }
 
+// RunCommands implements [store.Store].
+func (s *DB) RunCommands(ctx context.Context) ([]*store.RunCommand, error) {
+	s.mu.RLock()
+	var out []*store.RunCommand
+	for _, r := range s.runs {
+		out = append(out, r.commands...)
+	}
+	seq := s.c.applied()
+	s.mu.RUnlock()
+	slices.SortFunc(out, func(a, b *store.RunCommand) int { return cmpInt64(a.Seq, b.Seq) })
+	return out, s.observed(ctx, seq)
+}
+
+// TaskChangeHead implements [store.Store].
+func (s *DB) TaskChangeHead(ctx context.Context) (int64, error) {
+	s.mu.RLock()
+	head := s.nextChange
+	seq := s.c.applied()
+	s.mu.RUnlock()
+	return head, s.observed(ctx, seq)
+}
+
 // RunCommandAdd implements [store.Store].
 func (s *DB) RunCommandAdd(ctx context.Context, c *store.RunCommand) error {
 	ids, err := json.Marshal(nonNilSlice(c.ObjectIDs))

@@ -250,7 +250,8 @@ func (s *DB) load(ctx context.Context) error {
 	}
 
 	rows, err = s.db.QueryContext(ctx, `SELECT seq, id, account, name, unique_id, description, creator, tags, paused, state,
-		created_at, first_activated_at, last_activated_at, last_deactivated_at, latest_version, active_version, last_version, deleted_at
+		created_at, first_activated_at, last_activated_at, last_deactivated_at, latest_version, active_version, last_version, deleted_at,
+		activation_start, cancel_active
 		FROM pipelines ORDER BY seq`)
 	if err != nil {
 		return err
@@ -264,11 +265,14 @@ func (s *DB) load(ctx context.Context) error {
 			created, fa, la, ld   int64
 			latest, active, delAt sql.NullInt64
 			lastVersion           int64
+			activationStart       int64
+			cancelActive          int64
 		)
 		if err := rows.Scan(&p.Seq, &p.ID, &p.Account, &p.Name, &p.UniqueID, &p.Description, &p.Creator, &tags, &paused, &state,
-			&created, &fa, &la, &ld, &latest, &active, &lastVersion, &delAt); err != nil {
+			&created, &fa, &la, &ld, &latest, &active, &lastVersion, &delAt, &activationStart, &cancelActive); err != nil {
 			return err
 		}
+		p.ActivationStart, p.CancelActive = unixTime(activationStart), cancelActive != 0
 		if err := json.Unmarshal([]byte(tags), &p.Tags); err != nil {
 			return fmt.Errorf("pipeline %s: tags: %w", p.ID, err)
 		}

@@ -88,6 +88,9 @@ func testTaskChanges(t *testing.T, opts Options) {
 		// t-3 changed twice since the cursor: it shows once, as it is now.
 		step("TaskClaim+TaskReap", change{"t-3", store.TaskLost, false})
 		step("Nothing")
+		if head, err := b.s.TaskChangeHead(b.ctx); err != nil || head != cursor {
+			t.Errorf("TaskChangeHead() = %d, %v; want %d, the last change the feed returned", head, err, cursor)
+		}
 
 		// From the start: every task once, in the order of its last change.
 		all, _ := b.changes(t, 0, 100)

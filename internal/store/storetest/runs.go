@@ -483,6 +483,21 @@ func testRunCommandAdd(t *testing.T, opts Options) {
 	if st := b.load(t, acctB, q.ID); len(st.Commands) != 3 {
 		t.Errorf("RunLoad(B).Commands = %d, want 3", len(st.Commands))
 	}
+	// RunCommands: every pipeline's pending commands, in Seq order.
+	all, err := b.s.RunCommands(b.ctx)
+	if err != nil {
+		t.Fatalf("RunCommands() error: %v", err)
+	}
+	var pids []string
+	for i, c := range all {
+		if i > 0 && c.Seq <= all[i-1].Seq {
+			t.Errorf("RunCommands() not in Seq order: %d after %d", c.Seq, all[i-1].Seq)
+		}
+		pids = append(pids, c.PipelineID)
+	}
+	if want := []string{q.ID, q.ID, p.ID, q.ID}; !slices.Equal(pids, want) {
+		t.Errorf("RunCommands() pipelines = %v, want %v", pids, want)
+	}
 }
 
 func ids2seqs(cs []*store.RunCommand) []int64 {

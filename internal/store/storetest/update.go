@@ -59,11 +59,16 @@ func testPipelineUpdate(t *testing.T, opts Options) {
 				p.LastActivatedAt = at(time.Hour)
 				p.LastDeactivatedAt = at(30 * time.Minute)
 			}},
+			{name: "Activation", fn: func(p *store.Pipeline) {
+				p.ActivationStart = at(-48 * time.Hour)
+				p.CancelActive = true
+			}},
 			{name: "Everything", fn: func(p *store.Pipeline) {
 				p.Description, p.State = "all", pipeline.StateScheduled
 				p.Tags = []pipeline.Tag{{Key: "k", Value: "v"}}
 				p.Paused = []string{"X"}
 				p.FirstActivatedAt, p.LastActivatedAt, p.LastDeactivatedAt = at(time.Second), at(time.Second), at(2*time.Second)
+				p.ActivationStart, p.CancelActive = at(-time.Hour), true
 			}},
 		}
 		for _, tc := range tests {

@@ -437,32 +437,26 @@ func (r *Run) checkLate(in *pipeline.Instance, node *Node, now time.Time) {
 }
 
 // finished reports whether the pipeline is done: every schedule finite,
-// every interval created and every instance terminal.
+// every interval created, and every instance terminal without a failure.
+// An instance that FAILED (or CASCADE_FAILED, or TIMEDOUT) keeps the
+// pipeline SCHEDULED so that it can still be rerun with SetStatus, which a
+// FINISHED pipeline refuses (docs/assumptions/0014).
 func (r *Run) finished() bool {
-	if len(r.Graph.Nodes) == 0 {
+	if len(r.Graph.Nodes) == 0 || len(r.instances) == 0 {
 		return false
 	}
-	if r.Graph.Ondemand {
-		// A run is over when every instance of every run is.
-		if len(r.instances) == 0 {
+	for _, x := range r.instances {
+		if !x.Status.Terminal() || (x.Status.Failed() && x.Status != pipeline.StatusCanceled) {
 			return false
 		}
-		for _, x := range r.instances {
-			if !x.Status.Terminal() {
-				return false
-			}
-		}
+	}
+	if r.Graph.Ondemand {
 		return true
 	}
 	for _, n := range r.Graph.Nodes {
 		s := r.Graph.Schedules[n.Schedule]
 		if !s.Finite() || len(r.byComp[n.ID]) < s.Count() {
 			return false
-		}
-		for _, x := range r.byComp[n.ID] {
-			if !x.Status.Terminal() {
-				return false
-			}
 		}
 	}
 	return true

@@ -336,6 +336,9 @@ func TestAWSCLI(t *testing.T) {
 	// and DescribeObjects. The schedule starts at the first activation, so
 	// there is one run of every component; the activity waits for the two
 	// it depends on, which wait for a runner on the resource.
+	for deadline := time.Now().Add(10 * time.Second); len(instanceStatuses(t, c, id)) < 4 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond) // the scheduler's first step is asynchronous
+	}
 	var runs []map[string]any
 	mustJSON(t, &runs, "list-runs", "--pipeline-id", id)
 	status := map[string]any{}

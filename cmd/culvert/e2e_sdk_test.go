@@ -389,7 +389,15 @@ func TestSDKPipelineLifecycle(t *testing.T) {
 	}
 	// The pipeline is active with a daily schedule from 2026-01-01, so the
 	// scheduler has backfilled instances, in scheduled order.
-	inst, err := c.QueryObjects(ctx, &datapipeline.QueryObjectsInput{PipelineId: aws.String(id), Sphere: aws.String("INSTANCE")})
+	// The scheduler works asynchronously: wait for its first step.
+	var inst *datapipeline.QueryObjectsOutput
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		inst, err = c.QueryObjects(ctx, &datapipeline.QueryObjectsInput{PipelineId: aws.String(id), Sphere: aws.String("INSTANCE")})
+		if err != nil || len(inst.Ids) > 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	if err != nil || len(inst.Ids) < 3 || inst.Ids[0] != "@Copy_2026-01-01T00:00:00" {
 		t.Errorf("QueryObjects INSTANCE = %v, %v; want the backfill's instances, @Copy_2026-01-01T00:00:00 first", inst, err)
 	} else {

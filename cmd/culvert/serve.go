@@ -41,6 +41,20 @@ type serveConfig struct {
 	LogLevel     string
 	ShutdownWait time.Duration
 	DebugListen  string
+	Limits       limitFlag
+}
+
+// limits returns the service limits in force: --limit settings, then
+// --max-objects and --max-pipelines, then AWS's defaults.
+func (cfg *serveConfig) limits() serverLimits {
+	l := *cfg.Limits.l
+	if !cfg.Limits.set["maxObjects"] {
+		l.Definition.MaxObjects = cfg.MaxObjects
+	}
+	if !cfg.Limits.set["maxPipelines"] {
+		l.MaxPipelines = cfg.MaxPipelines
+	}
+	return l
 }
 
 type serveCommand struct {
@@ -62,6 +76,9 @@ func (c *serveCommand) flags(cfg *serveConfig) *flag.FlagSet {
 	fs.StringVar(&cfg.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.DurationVar(&cfg.ShutdownWait, "shutdown-wait", 10*time.Second, "how long SIGTERM waits for requests in flight")
 	fs.StringVar(&cfg.DebugListen, "debug-listen", "", "`HOST:PORT` for Go's /debug/pprof profiles (off when empty; keep it on loopback)")
+	limits := defaultLimits()
+	cfg.Limits.l = &limits
+	fs.Var(&cfg.Limits, "limit", "set a service limit, `NAME=VALUE` (repeatable; durations in Go syntax such as 30s):"+limitsHelp())
 	return fs
 }
 
@@ -118,13 +135,14 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	defer db.Close()
-	q, err := queue.New(queue.Config{Wait: cfg.PollWait}, db)
+	limits := cfg.limits()
+	q, err := queue.New(queue.Config{Wait: cfg.PollWait, AckTimeout: limits.AckTimeout, ProgressTimeout: limits.ProgressTimeout}, db)
 	if err != nil {
 		return err
 	}
 	svc, err := datapipeline.New(datapipeline.Config{
-		Limits:       pipeline.Limits{MaxObjects: cfg.MaxObjects},
-		MaxPipelines: cfg.MaxPipelines,
+		Limits:       limits.Definition,
+		MaxPipelines: limits.MaxPipelines,
 		Logger:       logger,
 	}, db, q)
 	if err != nil {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"strings"
 
-	"github.com/culvert/culvert/internal/queue"
 	"github.com/culvert/culvert/internal/store"
 )
 
@@ -52,7 +51,7 @@ func (s *Service) ReportTaskProgress(ctx context.Context, in *ReportTaskProgress
 	}
 	now := s.now()
 	t, err := s.store.TaskProgress(ctx, &store.TaskProgressParams{
-		Account: who.AccountID, ID: in.TaskID, Now: now, LeaseUntil: queue.ProgressDeadline(now, 0),
+		Account: who.AccountID, ID: in.TaskID, Now: now, LeaseUntil: s.queue.ProgressDeadline(now),
 	})
 	if err != nil {
 		return nil, taskError(err)

@@ -1,7 +1,9 @@
 package pipeline
 
 import (
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/culvert/culvert/internal/expr"
 )
@@ -50,6 +52,7 @@ type ruleChecker struct {
 	// onDemand is true when Default's scheduleType is ondemand: that is
 	// where AWS wants it set for the whole pipeline (§4.2).
 	onDemand bool
+	lim      Limits
 }
 
 func newRuleChecker(def *Definition, r *Resolver, c *collector) *ruleChecker {
@@ -147,8 +150,27 @@ func atMostYears(p expr.Period, n int64) bool {
 	return minutes <= n*365*24*60
 }
 
-// atLeastMinutes reports whether a one-unit period is at least n minutes.
-func atLeastMinutes(p expr.Period, n int64) bool {
+// atLeast reports whether a one-unit period is at least d.
+func atLeast(p expr.Period, d time.Duration) bool {
 	minutes, months := periodMinutes(p)
-	return months > 0 || minutes >= n
+	return months > 0 || time.Duration(minutes)*time.Minute >= d
+}
+
+// durationText renders a limit for a message the way periods are
+// written: "15 minutes", "2 minutes", "30 seconds".
+func durationText(d time.Duration) string {
+	switch {
+	case d%time.Hour == 0:
+		return plural(int64(d/time.Hour), "hour")
+	case d%time.Minute == 0:
+		return plural(int64(d/time.Minute), "minute")
+	}
+	return plural(int64(d/time.Second), "second")
+}
+
+func plural(n int64, unit string) string {
+	if n == 1 {
+		return "1 " + unit
+	}
+	return strconv.FormatInt(n, 10) + " " + unit + "s"
 }

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/culvert/culvert/internal/expr"
 )
@@ -68,9 +69,9 @@ func (v *ruleChecker) checkSchedule(i int) (onDemand bool) {
 			"the 'schedule' references to it (or make it period ONDEMAND_PERIOD, startAt ONDEMAND_ACTIVATION_TIME).")
 	}
 	if hasPeriod && !odPeriod && !isExpr(period) {
-		if p, err := expr.ParsePeriod(period); err == nil && (!atLeastMinutes(p, 15) || !atMostYears(p, 3)) {
+		if p, err := expr.ParsePeriod(period); err == nil && (!atLeast(p, v.lim.MinSchedulePeriod) || !atMostYears(p, 3)) {
 			v.err(i, CodeValueOutOfRange, "'period' value '%s' is out of range: a Schedule's period is at least "+
-				"15 minutes and at most 3 years.", period)
+				"%s and at most 3 years.", period, durationText(v.lim.MinSchedulePeriod))
 		}
 	}
 	start, okStart := v.str(i, "startDateTime")
@@ -118,6 +119,29 @@ var numberRules = []numberRule{
 	{key: "writeThroughputPercent", typ: TypeDouble, min: 0.1, max: 1, hasMax: true, why: "must be between 0.1 and 1.0"},
 }
 
+// numberRule returns the rule for key, with the bounds that are service
+// limits taken from the checker's Limits.
+func (v *ruleChecker) numberRule(key string) *numberRule {
+	r := lookupNumberRule(key)
+	if r == nil {
+		return nil
+	}
+	d := DefaultLimits
+	switch {
+	case key == "maximumRetries" && v.lim.MaxRetries != d.MaxRetries:
+		c := *r
+		c.max = float64(v.lim.MaxRetries)
+		c.why = "must be between 0 and " + strconv.Itoa(v.lim.MaxRetries) + " (this server's limit maxRetries)"
+		return &c
+	case key == "retryDelay" && v.lim.MinRetryDelay != d.MinRetryDelay:
+		c := *r
+		c.min = v.lim.MinRetryDelay.Minutes()
+		c.why = "must be at least " + durationText(v.lim.MinRetryDelay) + " (this server's limit minRetryDelay)"
+		return &c
+	}
+	return r
+}
+
 func lookupNumberRule(key string) *numberRule {
 	for i := range numberRules {
 		if numberRules[i].key == key {
@@ -142,7 +166,7 @@ func (v *ruleChecker) checkNumbers() {
 			if f.StringValue == nil || isExpr(*f.StringValue) {
 				continue
 			}
-			rule := lookupNumberRule(f.Key)
+			rule := v.numberRule(f.Key)
 			if rule == nil {
 				continue
 			}
@@ -153,8 +177,9 @@ func (v *ruleChecker) checkNumbers() {
 			}
 			val := strings.TrimSpace(*f.StringValue)
 			if f.Key == "maxActiveInstances" && v.onDemand {
-				if n, err := strconv.ParseInt(val, 10, 64); err == nil && n > 5 {
-					v.err(i, CodeValueOutOfRange, "'maxActiveInstances' value '%s' must be at most 5 in an on-demand pipeline.", val)
+				if n, err := strconv.ParseInt(val, 10, 64); err == nil && n > int64(v.lim.MaxActiveInstances) {
+					v.err(i, CodeValueOutOfRange, "'maxActiveInstances' value '%s' must be at most %d in an on-demand pipeline.",
+						val, v.lim.MaxActiveInstances)
 					continue
 				}
 			}
@@ -187,7 +212,7 @@ func (r *numberRule) within(val string) bool {
 		if err != nil {
 			return true
 		}
-		return atLeastMinutes(p, int64(r.min))
+		return atLeast(p, time.Duration(r.min*float64(time.Minute)))
 	}
 	if r.exclusive {
 		return x > r.min && (!r.hasMax || x < r.max)

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"testing"
+	"time"
 
 	"github.com/culvert/culvert/internal/expr"
 	"github.com/google/go-cmp/cmp"
@@ -26,7 +27,7 @@ func TestSchedulePeriodBounds(t *testing.T) {
 		if err != nil {
 			t.Fatalf("ParsePeriod(%q): %v", tc.period, err)
 		}
-		if got := atLeastMinutes(p, 15) && atMostYears(p, 3); got != tc.ok {
+		if got := atLeast(p, 15*time.Minute) && atMostYears(p, 3); got != tc.ok {
 			t.Errorf("period %q within 15 minutes..3 years = %v, want %v", tc.period, got, tc.ok)
 		}
 	}
@@ -120,5 +121,45 @@ func TestParamValueProblem(t *testing.T) {
 		if got := paramValueProblem(tc.typ, tc.val); got != tc.want {
 			t.Errorf("paramValueProblem(%s, %q) = %q, want %q", tc.typ, tc.val, got, tc.want)
 		}
+	}
+}
+
+// TestValidateServiceLimits checks that the bounds AWS calls service limits follow
+// the server's Limits: what the defaults refuse, raised limits accept.
+func TestValidateServiceLimits(t *testing.T) {
+	t.Parallel()
+	def := &Definition{Objects: []Object{
+		obj("Default", String("scheduleType", "cron"), String("pipelineLogUri", "s3://logs/"), Ref("schedule", "Often")),
+		obj("Often", String("type", "Schedule"), String("period", "1 minute"), String("startAt", "FIRST_ACTIVATION_DATE_TIME")),
+		obj("A", String("type", "ShellCommandActivity"), String("command", "true"), String("workerGroup", "wg"),
+			String("maximumRetries", "8"), String("retryDelay", "1 minute")),
+	}}
+	var msgs []string
+	for _, e := range Validate(def, Options{}).Errors {
+		msgs = append(msgs, e.Errors...)
+	}
+	want := []string{
+		"VALUE_OUT_OF_RANGE:  'period' value '1 minute' is out of range: a Schedule's period is at least 15 minutes and at most 3 years.",
+		"VALUE_OUT_OF_RANGE:  'maximumRetries' value '8' must be between 0 and 5 (AWS allows at most 5 retries per task).",
+		"VALUE_OUT_OF_RANGE:  'retryDelay' value '1 minute' must be at least 2 minutes (the minimum delay between retries).",
+	}
+	if diff := cmp.Diff(want, msgs); diff != "" {
+		t.Errorf("default limits (-want +got):\n%s", diff)
+	}
+	raised := Limits{MaxRetries: 10, MinRetryDelay: time.Second, MinSchedulePeriod: time.Minute}
+	if res := Validate(def, Options{Limits: raised}); res.Errored() {
+		t.Errorf("raised limits: %v", res.Errors)
+	}
+	lowered := Limits{MaxRetries: 3, MinRetryDelay: 90 * time.Second, MinSchedulePeriod: time.Minute}
+	msgs = nil
+	for _, e := range Validate(def, Options{Limits: lowered}).Errors {
+		msgs = append(msgs, e.Errors...)
+	}
+	want = []string{
+		"VALUE_OUT_OF_RANGE:  'maximumRetries' value '8' must be between 0 and 3 (this server's limit maxRetries).",
+		"VALUE_OUT_OF_RANGE:  'retryDelay' value '1 minute' must be at least 90 seconds (this server's limit minRetryDelay).",
+	}
+	if diff := cmp.Diff(want, msgs); diff != "" {
+		t.Errorf("lowered limits (-want +got):\n%s", diff)
 	}
 }

@@ -7,30 +7,44 @@ import (
 	"time"
 )
 
-// Limits bounds the size of a definition. Zero fields take the documented
-// AWS defaults.
+// Limits bounds a definition. Zero fields take the documented AWS
+// defaults; a server may raise or lower them (culvert serve --limit).
 type Limits struct {
 	MaxObjects         int // objects per pipeline (AWS default 100, adjustable)
 	MaxFieldsPerObject int // fields per object (50, fixed on AWS)
 	MaxObjectBytes     int // UTF-8 bytes per object including field names (15,360)
 	MaxParameters      int // parameter objects per definition (50)
+	MaxRetries         int // maximumRetries (5 per task)
+	// MaxActiveInstances bounds maxActiveInstances in an on-demand
+	// pipeline (5).
+	MaxActiveInstances int
+	MinRetryDelay      time.Duration // retryDelay (2 minutes)
+	MinSchedulePeriod  time.Duration // a Schedule's period (15 minutes)
 }
 
 // DefaultLimits are the limits AWS documents.
-var DefaultLimits = Limits{MaxObjects: 100, MaxFieldsPerObject: 50, MaxObjectBytes: 15360, MaxParameters: 50}
+var DefaultLimits = Limits{MaxObjects: 100, MaxFieldsPerObject: 50, MaxObjectBytes: 15360, MaxParameters: 50,
+	MaxRetries: 5, MaxActiveInstances: 5, MinRetryDelay: 2 * time.Minute, MinSchedulePeriod: 15 * time.Minute}
 
 func (l Limits) withDefaults() Limits {
-	if l.MaxObjects <= 0 {
-		l.MaxObjects = DefaultLimits.MaxObjects
+	d := DefaultLimits
+	for _, f := range []struct {
+		v   *int
+		def int
+	}{
+		{&l.MaxObjects, d.MaxObjects}, {&l.MaxFieldsPerObject, d.MaxFieldsPerObject},
+		{&l.MaxObjectBytes, d.MaxObjectBytes}, {&l.MaxParameters, d.MaxParameters},
+		{&l.MaxRetries, d.MaxRetries}, {&l.MaxActiveInstances, d.MaxActiveInstances},
+	} {
+		if *f.v <= 0 {
+			*f.v = f.def
+		}
 	}
-	if l.MaxFieldsPerObject <= 0 {
-		l.MaxFieldsPerObject = DefaultLimits.MaxFieldsPerObject
+	if l.MinRetryDelay <= 0 {
+		l.MinRetryDelay = d.MinRetryDelay
 	}
-	if l.MaxObjectBytes <= 0 {
-		l.MaxObjectBytes = DefaultLimits.MaxObjectBytes
-	}
-	if l.MaxParameters <= 0 {
-		l.MaxParameters = DefaultLimits.MaxParameters
+	if l.MinSchedulePeriod <= 0 {
+		l.MinSchedulePeriod = d.MinSchedulePeriod
 	}
 	return l
 }
@@ -179,6 +193,7 @@ func Validate(def *Definition, opt Options) *Result {
 		c.err(p.ObjectID, false, p.Message)
 	}
 	v := newRuleChecker(def, r, &c)
+	v.lim = lim
 	v.checkSchedules()
 	v.checkNumbers()
 	v.checkCycles()

@@ -5,8 +5,8 @@
 // until a task appears or the hold time ends. The lease arithmetic is kept
 // in plain functions of time so it can be tested without clocks.
 //
-// queue depends on store and never on the wire layer; the scheduler that
-// fills the queue arrives in a later change.
+// queue depends on store and never on the wire layer; the scheduler fills
+// the queue.
 package queue
 
 import (
@@ -17,10 +17,10 @@ import (
 	"github.com/culvert/culvert/internal/store"
 )
 
-// Lease lengths. A runner must acknowledge a claimed task with
-// ReportTaskProgress within AckTimeout; after that each progress report
-// extends the lease by the task's reportProgressTimeout, ProgressTimeout
-// unless the pipeline says otherwise.
+// Default lease lengths (§8.1). A runner must acknowledge a claimed task
+// with ReportTaskProgress within the ack timeout; after that each progress
+// report extends the lease by the attempt's reportProgressTimeout, or the
+// progress timeout when the pipeline sets none.
 const (
 	AckTimeout      = 2 * time.Minute
 	ProgressTimeout = 15 * time.Minute
@@ -34,6 +34,10 @@ type Config struct {
 	Wait time.Duration
 	// Now returns the current time; default time.Now.
 	Now func() time.Time
+	// AckTimeout and ProgressTimeout are the lease lengths; zero takes
+	// the defaults above (culvert serve --limit ackTimeout=…).
+	AckTimeout      time.Duration
+	ProgressTimeout time.Duration
 }
 
 // DefaultWait is the default long-poll hold.
@@ -46,12 +50,18 @@ func (c Config) withDefaults() Config {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
+	if c.AckTimeout == 0 {
+		c.AckTimeout = AckTimeout
+	}
+	if c.ProgressTimeout == 0 {
+		c.ProgressTimeout = ProgressTimeout
+	}
 	return c
 }
 
 func (c Config) validate() error {
-	if c.Wait < 0 {
-		return errors.New("queue: Config.Wait must not be negative")
+	if c.Wait < 0 || c.AckTimeout < 0 || c.ProgressTimeout < 0 {
+		return errors.New("queue: Config durations must not be negative")
 	}
 	return nil
 }
@@ -91,7 +101,7 @@ func (q *Queue) Poll(ctx context.Context, account, workerGroup, owner, hostname 
 		now := q.cfg.Now()
 		t, err := q.store.TaskClaim(ctx, &store.TaskClaimParams{
 			Account: account, WorkerGroup: workerGroup, Owner: owner, Hostname: hostname,
-			LeaseUntil: AckDeadline(now), Now: now,
+			LeaseUntil: q.AckDeadline(now), Now: now,
 		})
 		switch {
 		case err == nil:
@@ -110,16 +120,8 @@ func (q *Queue) Poll(ctx context.Context, account, workerGroup, owner, hostname 
 }
 
 // AckDeadline is when a task claimed at now is lost unless acknowledged.
-func AckDeadline(now time.Time) time.Time { return now.Add(AckTimeout) }
+func (q *Queue) AckDeadline(now time.Time) time.Time { return now.Add(q.cfg.AckTimeout) }
 
-// ProgressDeadline is when a task that reported progress at now is
-// lost unless it reports again; timeout 0 means [ProgressTimeout].
-func ProgressDeadline(now time.Time, timeout time.Duration) time.Time {
-	if timeout <= 0 {
-		timeout = ProgressTimeout
-	}
-	return now.Add(timeout)
-}
-
-// Expired reports whether a lease ending at until has lapsed at now.
-func Expired(now, until time.Time) bool { return !until.IsZero() && until.Before(now) }
+// ProgressDeadline is when a task without a reportProgressTimeout of its
+// own that reported progress at now is lost unless it reports again.
+func (q *Queue) ProgressDeadline(now time.Time) time.Time { return now.Add(q.cfg.ProgressTimeout) }

@@ -15,27 +15,25 @@ import (
 func TestLeaseArithmetic(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	if got := queue.AckDeadline(now); !got.Equal(now.Add(2 * time.Minute)) {
-		t.Errorf("AckDeadline = %v", got)
+	b := setup(t, time.Millisecond)
+	if got := b.q.AckDeadline(now); !got.Equal(now.Add(2 * time.Minute)) {
+		t.Errorf("default AckDeadline = %v", got)
 	}
-	if got := queue.ProgressDeadline(now, 0); !got.Equal(now.Add(15 * time.Minute)) {
-		t.Errorf("ProgressDeadline(0) = %v", got)
+	if got := b.q.ProgressDeadline(now); !got.Equal(now.Add(15 * time.Minute)) {
+		t.Errorf("default ProgressDeadline = %v", got)
 	}
-	if got := queue.ProgressDeadline(now, time.Hour); !got.Equal(now.Add(time.Hour)) {
-		t.Errorf("ProgressDeadline(1h) = %v", got)
+	q, err := queue.New(queue.Config{AckTimeout: 10 * time.Second, ProgressTimeout: time.Minute}, b.db)
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, tc := range []struct {
-		until time.Time
-		want  bool
-	}{
-		{time.Time{}, false},
-		{now.Add(-time.Second), true},
-		{now, false},
-		{now.Add(time.Second), false},
-	} {
-		if got := queue.Expired(now, tc.until); got != tc.want {
-			t.Errorf("Expired(now, %v) = %v, want %v", tc.until, got, tc.want)
-		}
+	if got := q.AckDeadline(now); !got.Equal(now.Add(10 * time.Second)) {
+		t.Errorf("AckDeadline with ackTimeout 10s = %v", got)
+	}
+	if got := q.ProgressDeadline(now); !got.Equal(now.Add(time.Minute)) {
+		t.Errorf("ProgressDeadline with progressTimeout 1m = %v", got)
+	}
+	if _, err := queue.New(queue.Config{AckTimeout: -time.Second}, b.db); err == nil {
+		t.Error("a negative ack timeout was accepted")
 	}
 }
 

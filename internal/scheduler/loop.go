@@ -439,9 +439,16 @@ func (l *Loop) task(pr *pipelineRun, order TaskOrder, now time.Time) (*store.Tas
 	if err != nil {
 		return nil, err
 	}
+	var progress time.Duration
+	if in, ok := pr.run.Instance(a.InstanceID); ok {
+		if n := pr.run.nodeOf(in); n != nil && !n.ReportProgressTimeout.IsZero() {
+			progress = n.ReportProgressTimeout.AddTo(now, 1).Sub(now)
+		}
+	}
 	return &store.Task{
 		ID: newTaskID(), Account: pr.account, PipelineID: pr.id, AttemptID: a.ID, InstanceID: order.InstanceID,
 		WorkerGroup: order.WorkerGroup, Objects: objects, NotBefore: order.NotBefore, CreatedAt: now, UpdatedAt: now,
+		ProgressTimeout: progress,
 	}, nil
 }
 

@@ -129,6 +129,10 @@ type Task struct {
 	NotBefore time.Time
 	// Hostname is what the runner that claimed it said it runs on.
 	Hostname string
+	// ProgressTimeout, when positive, is how long the lease lasts after
+	// each progress report: the attempt's reportProgressTimeout. Zero
+	// leaves it to TaskProgressParams.LeaseUntil, the server's default.
+	ProgressTimeout time.Duration
 	// ChangeSeq orders the task's last change (enqueue, claim, completion,
 	// cancel, loss) among every task change in the store; see TaskChanges.
 	ChangeSeq int64
@@ -233,8 +237,10 @@ type RunCommand struct {
 
 // TaskProgressParams are the inputs of [Store.TaskProgress].
 type TaskProgressParams struct {
-	Account    string
-	ID         string
+	Account string
+	ID      string
+	// LeaseUntil is the new lease end for a task without its own
+	// ProgressTimeout; a task with one is leased until Now plus it.
 	LeaseUntil time.Time
 	Now        time.Time
 }

@@ -173,7 +173,7 @@ func (s *DB) RunApply(ctx context.Context, c *store.RunChanges) error {
 		func(i int, args []any) []any { return instanceArgs(args, pid, ins[i]) })...)
 	stmts = append(stmts, bulk(`INSERT OR REPLACE INTO attempts (`+attemptColumns+`)`, 14, len(ats),
 		func(i int, args []any) []any { return attemptArgs(args, pid, ats[i]) })...)
-	stmts = append(stmts, bulk(`INSERT INTO tasks (`+taskColumns+`)`, 20, len(tasks),
+	stmts = append(stmts, bulk(`INSERT INTO tasks (`+taskColumns+`)`, 21, len(tasks),
 		func(i int, args []any) []any { return taskArgs(args, tasks[i], firstTask+int64(i)) })...)
 	if len(canceled) > 0 {
 		stmts = append(stmts, stmt{query: `UPDATE tasks SET canceled = 1, change_seq = ?, updated_at = ? WHERE id = ?`, n: len(canceled),

@@ -32,12 +32,14 @@ func (e feedEntry) live() bool { return !e.ref.dropped && e.ref.t.ChangeSeq == e
 
 // taskColumns are the columns of a task row, in the order of taskArgs.
 const taskColumns = `id, seq, account, pipeline_id, attempt_id, instance_id, worker_group, objects, status, not_before,
-	hostname, lease_owner, lease_expires, canceled, error_id, error_message, error_stack, change_seq, created_at, updated_at`
+	hostname, lease_owner, lease_expires, canceled, error_id, error_message, error_stack, change_seq, created_at, updated_at,
+	progress_timeout`
 
 func taskArgs(args []any, t *store.Task, seq int64) []any {
 	return append(args, t.ID, seq, t.Account, t.PipelineID, t.AttemptID, t.InstanceID, t.WorkerGroup, nonNilSlice(t.Objects),
 		string(t.Status), unixNano(t.NotBefore), t.Hostname, t.LeaseOwner, unixNano(t.LeaseExpires), boolInt(t.Canceled),
-		t.ErrorID, t.ErrorMessage, t.ErrorStack, t.ChangeSeq, unixNano(t.CreatedAt), unixNano(t.UpdatedAt))
+		t.ErrorID, t.ErrorMessage, t.ErrorStack, t.ChangeSeq, unixNano(t.CreatedAt), unixNano(t.UpdatedAt),
+		int64(t.ProgressTimeout))
 }
 
 func (s *DB) loadTasks(ctx context.Context) error {
@@ -50,14 +52,15 @@ func (s *DB) loadTasks(ctx context.Context) error {
 		var (
 			t                                store.Task
 			seq, notBefore, lease, cancel, c int64
-			u                                int64
+			u, progress                      int64
 			status                           string
 		)
 		if err := rows.Scan(&t.ID, &seq, &t.Account, &t.PipelineID, &t.AttemptID, &t.InstanceID, &t.WorkerGroup, &t.Objects,
 			&status, &notBefore, &t.Hostname, &t.LeaseOwner, &lease, &cancel, &t.ErrorID, &t.ErrorMessage, &t.ErrorStack,
-			&t.ChangeSeq, &c, &u); err != nil {
+			&t.ChangeSeq, &c, &u, &progress); err != nil {
 			return err
 		}
+		t.ProgressTimeout = time.Duration(progress)
 		t.Status, t.NotBefore, t.LeaseExpires, t.Canceled = store.TaskStatus(status), unixTime(notBefore), unixTime(lease), cancel != 0
 		t.CreatedAt, t.UpdatedAt = unixTime(c), unixTime(u)
 		s.nextTask = max(s.nextTask, seq)
@@ -173,7 +176,8 @@ func newTask(t *store.Task) *store.Task {
 	return &store.Task{
 		ID: t.ID, Account: t.Account, PipelineID: t.PipelineID, AttemptID: t.AttemptID, InstanceID: t.InstanceID,
 		WorkerGroup: t.WorkerGroup, Objects: t.Objects, NotBefore: t.NotBefore.UTC(), Status: store.TaskQueued,
-		CreatedAt: t.CreatedAt.UTC(), UpdatedAt: t.CreatedAt.UTC(),
+		ProgressTimeout: max(t.ProgressTimeout, 0),
+		CreatedAt:       t.CreatedAt.UTC(), UpdatedAt: t.CreatedAt.UTC(),
 	}
 }
 
@@ -191,7 +195,7 @@ func (s *DB) TaskEnqueue(ctx context.Context, t *store.Task) error {
 	nt := newTask(t)
 	nt.ChangeSeq = s.nextChange + 1
 	seqNo := s.nextTask + 1
-	seq, err := s.write(stmt{query: `INSERT INTO tasks (` + taskColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	seq, err := s.write(stmt{query: `INSERT INTO tasks (` + taskColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		args: taskArgs(nil, nt, seqNo)})
 	if err != nil {
 		s.mu.Unlock()
@@ -271,6 +275,9 @@ func (s *DB) TaskProgress(ctx context.Context, p *store.TaskProgressParams) (*st
 	// of every runner into work for the scheduler.
 	nt := *ref.t
 	nt.LeaseExpires, nt.UpdatedAt = p.LeaseUntil.UTC(), p.Now.UTC()
+	if nt.ProgressTimeout > 0 {
+		nt.LeaseExpires = p.Now.Add(nt.ProgressTimeout).UTC()
+	}
 	seq, err := s.write(stmt{query: `UPDATE tasks SET lease_expires = ?, updated_at = ? WHERE id = ?`,
 		args: []any{unixNano(nt.LeaseExpires), unixNano(nt.UpdatedAt), nt.ID}})
 	if err != nil {

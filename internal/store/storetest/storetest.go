@@ -51,6 +51,7 @@ func Run(t *testing.T, opts Options) {
 	t.Run("TaskClaim", func(t *testing.T) { testTaskClaim(t, opts) })
 	t.Run("TaskProgress", func(t *testing.T) { testTaskProgress(t, opts) })
 	t.Run("TaskComplete", func(t *testing.T) { testTaskComplete(t, opts) })
+	t.Run("TaskProgressTimeout", func(t *testing.T) { testTaskProgressTimeout(t, opts) })
 	t.Run("TaskReap", func(t *testing.T) { testTaskReap(t, opts) })
 	t.Run("TaskChanges", func(t *testing.T) { testTaskChanges(t, opts) })
 	t.Run("TaskNextAvailable", func(t *testing.T) { testTaskNextAvailable(t, opts) })

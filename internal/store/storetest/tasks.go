@@ -351,3 +351,32 @@ func testRunnerHeartbeat(t *testing.T, opts Options) {
 		}
 	}
 }
+
+// testTaskProgressTimeout checks that a task carrying its attempt's
+// reportProgressTimeout is leased for that long after each report, and
+// that the timeout survives a reopen.
+func testTaskProgressTimeout(t *testing.T, opts Options) {
+	t.Parallel()
+	s, b := setup(t, opts)
+	p := b.create(t, createParams(acctA, "df-PROGTIME01", "orders"))
+	own := task(acctA, p.ID, "t-own", "wg", t0)
+	own.ProgressTimeout = 40 * time.Minute
+	b.apply(t, &store.RunChanges{Account: acctA, PipelineID: p.ID, Tasks: []*store.Task{own, task(acctA, p.ID, "t-default", "wg", t0)}, Now: t0})
+	if opts.Reopen != nil {
+		s = opts.Reopen(t, s)
+		b.s = s
+	}
+	for _, tc := range []struct {
+		id   string
+		want time.Time
+	}{{"t-own", at(time.Minute + 40*time.Minute)}, {"t-default", at(16 * time.Minute)}} {
+		b.claim(t, acctA, "wg", "h", t0, at(2*time.Minute))
+		got, err := s.TaskProgress(b.ctx, &store.TaskProgressParams{Account: acctA, ID: tc.id, LeaseUntil: at(16 * time.Minute), Now: at(time.Minute)})
+		if err != nil {
+			t.Fatalf("TaskProgress(%s): %v", tc.id, err)
+		}
+		if !got.LeaseExpires.Equal(tc.want) {
+			t.Errorf("TaskProgress(%s) lease until %v, want %v", tc.id, got.LeaseExpires, tc.want)
+		}
+	}
+}

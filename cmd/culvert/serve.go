@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -17,8 +18,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/culvert/culvert/internal/alarm"
 	"github.com/culvert/culvert/internal/awsjson"
 	"github.com/culvert/culvert/internal/datapipeline"
 	"github.com/culvert/culvert/internal/pipeline"
@@ -42,6 +45,8 @@ type serveConfig struct {
 	ShutdownWait time.Duration
 	DebugListen  string
 	Limits       limitFlag
+	AlarmWebhook string
+	AlarmSNS     string
 }
 
 // limits returns the service limits in force: --limit settings, then
@@ -78,6 +83,9 @@ func (c *serveCommand) flags(cfg *serveConfig) *flag.FlagSet {
 	fs.StringVar(&cfg.DebugListen, "debug-listen", "", "`HOST:PORT` for Go's /debug/pprof profiles (off when empty; keep it on loopback)")
 	limits := defaultLimits()
 	cfg.Limits.l = &limits
+	fs.StringVar(&cfg.AlarmWebhook, "alarm-webhook", "", "`URL` to POST every fired SnsAlarm to, as JSON (off when empty)")
+	fs.StringVar(&cfg.AlarmSNS, "alarm-sns", "", "publish every fired SnsAlarm to its topicArn through this SNS-compatible `ENDPOINT` URL,\n"+
+		"or through the AWS SDK's own endpoint resolution when \"aws\" (off when empty); credentials come from the AWS SDK's default chain")
 	fs.Var(&cfg.Limits, "limit", "set a service limit, `NAME=VALUE` (repeatable; durations in Go syntax such as 30s):"+limitsHelp())
 	return fs
 }
@@ -189,13 +197,35 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 		BaseContext:       func(net.Listener) context.Context { return baseCtx },
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
 	}
-	// The scheduler runs pipelines: with one store per process (SQLite),
-	// this node is the leader.
-	sched, err := scheduler.NewLoop(scheduler.LoopConfig{Store: db, Logger: logger})
+	sinks, err := alarmSinks(ctx, &cfg)
+	if err != nil {
+		return err
+	}
+	var sinkNames []string
+	var dispatchers []*alarm.Dispatcher
+	for _, sink := range sinks {
+		d, err := alarm.NewDispatcher(alarm.Config{Store: db, Sink: sink, Logger: logger})
+		if err != nil {
+			return err
+		}
+		sinkNames = append(sinkNames, sink.Name())
+		dispatchers = append(dispatchers, d)
+	}
+	// The scheduler runs pipelines and the dispatchers deliver their
+	// alarms: with one store per process (SQLite), this node is the leader.
+	sched, err := scheduler.NewLoop(scheduler.LoopConfig{Store: db, Logger: logger, AlarmSinks: sinkNames})
 	if err != nil {
 		return err
 	}
 	g, gctx := errgroup.WithContext(ctx)
+	for _, d := range dispatchers {
+		g.Go(func() error {
+			if err := d.Run(gctx); !errors.Is(err, context.Canceled) {
+				return err
+			}
+			return nil
+		})
+	}
 	g.Go(func() error {
 		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			return err
@@ -237,6 +267,41 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 		c.main.Ready(base)
 	}
 	return g.Wait()
+}
+
+// alarmSinks returns the alarm sinks --alarm-webhook and --alarm-sns ask
+// for.
+func alarmSinks(ctx context.Context, cfg *serveConfig) ([]alarm.Sink, error) {
+	var sinks []alarm.Sink
+	if cfg.AlarmWebhook != "" {
+		if err := checkHTTPURL(cfg.AlarmWebhook); err != nil {
+			return nil, fmt.Errorf("serve: --alarm-webhook: %w", err)
+		}
+		sinks = append(sinks, &alarm.Webhook{URL: cfg.AlarmWebhook, Client: &http.Client{Timeout: 30 * time.Second}})
+	}
+	if cfg.AlarmSNS != "" {
+		endpoint := cfg.AlarmSNS
+		if endpoint == "aws" {
+			endpoint = ""
+		} else if err := checkHTTPURL(endpoint); err != nil {
+			return nil, fmt.Errorf("serve: --alarm-sns: %w (or \"aws\")", err)
+		}
+		awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("serve: --alarm-sns: AWS configuration: %w", err)
+		}
+		sinks = append(sinks, &alarm.SNS{Config: awsCfg, BaseEndpoint: endpoint})
+	}
+	return sinks, nil
+}
+
+// checkHTTPURL accepts absolute http and https URLs.
+func checkHTTPURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%q is not an http:// or https:// URL", s)
+	}
+	return nil
 }
 
 // debugMux serves net/http/pprof on its own mux, so profiles are never

@@ -78,6 +78,10 @@ type Instance struct {
 	CascadeFailedOn                        string // the instance whose failure cascaded here
 	CancellationReason                     string
 	LateActionsFired                       bool
+	// Events records the actions (SnsAlarm, Terminate) the instance
+	// fired, oldest first, each as "TIME EVENT TYPE ID: detail", shown as
+	// its @event fields.
+	Events []string
 }
 
 // Attempt is one try at running an instance: the object DescribeObjects

@@ -41,6 +41,9 @@ const (
 	KeyStatus          = "@status"
 	KeyVersion         = "@version"
 	KeyPipelineID      = "@pipelineId"
+	// KeyEvent is an action the instance fired (Instance.Events), one
+	// field per action.
+	KeyEvent = "@event"
 )
 
 // InstanceFields returns instance in of pipeline pipelineID as
@@ -87,8 +90,12 @@ func InstanceFields(pipelineID string, in *Instance, links InstanceLinks) []Fiel
 	for _, id := range links.Output {
 		fs = append(fs, Ref("output", id))
 	}
+	fs = appendRef(fs, "node", in.Node)
 	fs = appendRef(fs, KeyCascadeFailedOn, in.CascadeFailedOn)
 	fs = appendString(fs, "cancellationReason", in.CancellationReason)
+	for _, e := range in.Events {
+		fs = append(fs, String(KeyEvent, e))
+	}
 	return appendErrors(fs, in.ErrorID, in.ErrorMessage, in.ErrorStackTrace)
 }
 
@@ -211,6 +218,14 @@ func (r *Runtime) AddInstance(in *Instance, links InstanceLinks) {
 // links.
 func (r *Runtime) AddAttempt(in *Instance, links InstanceLinks, a *Attempt) {
 	r.objects[a.ID] = AttemptContextFields(r.pipelineID, in, links, a)
+}
+
+// AddFields makes an object the definition does not have known with the
+// given runtime fields; through a parent reference it inherits the rest. An
+// SnsAlarm fired for an instance is one: its parent is the alarm and its
+// node the instance.
+func (r *Runtime) AddFields(id string, fields []Field) {
+	r.objects[id] = fields
 }
 
 // Func returns r as a RuntimeFunc. Objects added later are seen too.

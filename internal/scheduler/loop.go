@@ -39,6 +39,11 @@ type LoopConfig struct {
 	// BuildTask makes task objects; the default is BuildTaskObject over
 	// the run's bound instances.
 	BuildTask TaskBuilder
+	// AlarmSinks names the sinks that deliver fired SnsAlarms (see
+	// package alarm). Each alarm is queued once per sink with the step
+	// that fired it; with none, alarms go only to the log and to the
+	// instance's events.
+	AlarmSinks []string
 }
 
 func (c LoopConfig) withDefaults() LoopConfig {
@@ -394,7 +399,7 @@ func (l *Loop) step(ctx context.Context, pr *pipelineRun, now time.Time) {
 		out.Attempts = append(out.Attempts, changes.Attempts...)
 		out.Cancel = append(out.Cancel, changes.Cancel...)
 		for _, a := range changes.Actions {
-			l.action(pr, a, now)
+			l.action(pr, a, out, now)
 		}
 		if changes.Finished {
 			out.State = pipeline.StateFinished
@@ -452,37 +457,17 @@ func (l *Loop) task(pr *pipelineRun, order TaskOrder, now time.Time) (*store.Tas
 	}, nil
 }
 
-// action performs an onSuccess, onFail or onLateAction action.
-func (l *Loop) action(pr *pipelineRun, a ActionOrder, now time.Time) {
-	o := pr.def.Object(a.ActionID)
-	if o == nil {
-		return
-	}
-	typ := ""
-	if f, ok := o.Get("type"); ok {
-		typ = f.Value()
-	}
-	switch typ {
-	case "Terminate":
-		if err := pr.run.Cancel(a.InstanceID, now); err == nil {
-			l.cfg.Logger.Info("scheduler: Terminate action canceled an instance", "pipeline", pr.id, "instance", a.InstanceID, "event", a.Event)
-		}
-	default:
-		// SnsAlarm: no SNS endpoint is configured here, so the alarm is
-		// recorded in the log, where an operator can route it.
-		l.cfg.Logger.Warn("scheduler: alarm", "pipeline", pr.id, "action", a.ActionID, "type", typ, "instance", a.InstanceID, "event", a.Event)
-	}
-}
-
 // buildTask is the default TaskBuilder.
 func buildTask(def *pipeline.Definition, run *Run, a *pipeline.Attempt) ([]byte, error) {
 	in, ok := run.Instance(a.InstanceID)
 	if !ok {
 		return nil, fmt.Errorf("instance %s is unknown", a.InstanceID)
 	}
-	return BuildTaskObject(&TaskInput{
-		PipelineID: run.PipelineID, Definition: def, Instance: in, Attempt: a, Bound: run.Bound(in),
-	})
+	ti := &TaskInput{PipelineID: run.PipelineID, Definition: def, Instance: in, Attempt: a, Bound: run.Bound(in)}
+	if node, ok := run.Instance(in.Node); ok {
+		ti.Node, ti.NodeBound = node, run.Bound(node)
+	}
+	return BuildTaskObject(ti)
 }
 
 // newTaskID returns an opaque, unguessable task id: a runner holding one

@@ -33,6 +33,11 @@ type TaskInput struct {
 	// reference; a reference with no bound instance stays a reference to
 	// the component. [Run.Bound] gathers them.
 	Bound []*pipeline.Instance
+	// Node is, for a precondition's instance, the instance it checks for
+	// (Instance.Node), and NodeBound what that one is bound to, so that
+	// #{node.directoryPath} and #{node.input} resolve as for the node.
+	Node      *pipeline.Instance
+	NodeBound []*pipeline.Instance
 }
 
 // controlKeys are the references a task runner has no use for: lineage,
@@ -93,18 +98,15 @@ func BuildTaskObject(in *TaskInput) ([]byte, error) {
 	}
 	rt := pipeline.NewRuntime(in.PipelineID, inst.Version, in.Definition)
 	ev := pipeline.NewEvaluator(in.Definition, rt.Func())
-	comp, err := ev.Fields(inst.ComponentID)
+	if in.Node != nil {
+		if _, _, err := addBound(rt, ev, in.Node, in.NodeBound); err != nil {
+			return nil, fmt.Errorf("build task object for %s: node: %w", a.ID, err)
+		}
+	}
+	inst, links, err := addBound(rt, ev, inst, in.Bound)
 	if err != nil {
 		return nil, fmt.Errorf("build task object for %s: %w", a.ID, err)
 	}
-	links, inst, err := bind(comp, inst, in.Bound)
-	if err != nil {
-		return nil, fmt.Errorf("build task object for %s: %w", a.ID, err)
-	}
-	for _, b := range in.Bound {
-		rt.AddInstance(b, pipeline.InstanceLinks{})
-	}
-	rt.AddInstance(inst, links)
 	rt.AddAttempt(inst, links, a)
 
 	b := taskBuilder{ev: ev, rt: rt.Func(), def: in.Definition, pipelineID: in.PipelineID, version: inst.Version,
@@ -119,6 +121,25 @@ func BuildTaskObject(in *TaskInput) ([]byte, error) {
 		return nil, fmt.Errorf("build task object for %s: %w", a.ID, err)
 	}
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+// addBound makes instance in known to rt with the instances it is bound to
+// and its links to them, and returns it as bound (its resource set) with
+// its links.
+func addBound(rt *pipeline.Runtime, ev *pipeline.Evaluator, in *pipeline.Instance, bound []*pipeline.Instance) (*pipeline.Instance, pipeline.InstanceLinks, error) {
+	comp, err := ev.Fields(in.ComponentID)
+	if err != nil {
+		return nil, pipeline.InstanceLinks{}, err
+	}
+	links, inst, err := bind(comp, in, bound)
+	if err != nil {
+		return nil, links, err
+	}
+	for _, b := range bound {
+		rt.AddInstance(b, pipeline.InstanceLinks{})
+	}
+	rt.AddInstance(inst, links)
+	return inst, links, nil
 }
 
 // bind matches the bound instances to the component's input, output and

@@ -219,7 +219,47 @@ type RunChanges struct {
 	CommandsDone []int64
 	// State, when not empty, becomes the pipeline's state.
 	State pipeline.State
-	Now   time.Time
+	// Alarms are queued for delivery with the step, so that an alarm
+	// fires if and only if the step that fired it is stored. Only Sink,
+	// ActionID, InstanceID, Event, TopicArn, Subject, Message and Role
+	// are read; the store assigns Seq (also set in each Alarm) and sets
+	// Account, PipelineID, CreatedAt and NextTry from the step.
+	Alarms []*Alarm
+	Now    time.Time
+}
+
+// Alarm is an SnsAlarm that fired, queued for one delivery sink (a
+// webhook, an SNS endpoint) until the sink takes it or gives up on it.
+// Each sink has its own row, so a sink that fails does not make another
+// deliver twice.
+type Alarm struct {
+	// Seq is assigned by the store, increasing and never reused.
+	Seq        int64
+	Sink       string // the name of the sink that delivers it
+	Account    string
+	PipelineID string
+	ActionID   string // the SnsAlarm object
+	InstanceID string // the instance it fired for: its node
+	Event      string // onSuccess, onFail or onLateAction
+	// TopicArn, Subject, Message and Role are the alarm's fields,
+	// evaluated with node bound to the instance.
+	TopicArn, Subject, Message, Role string
+	CreatedAt                        time.Time
+	// Tries counts failed deliveries; NextTry is when the next is due and
+	// LastError says why the last one failed.
+	Tries     int
+	NextTry   time.Time
+	LastError string
+}
+
+// AlarmSettleParams are the inputs of [Store.AlarmSettle].
+type AlarmSettleParams struct {
+	Seq int64
+	// Done removes the alarm: delivered, or given up on. Otherwise Tries
+	// grows by one, and NextTry and LastError are recorded.
+	Done      bool
+	NextTry   time.Time
+	LastError string
 }
 
 // RunCommand is a SetStatus on instances or attempts, recorded by the API
@@ -270,6 +310,16 @@ type RunnerHeartbeatParams struct {
 // before it completes; a write whose ctx ends may still have been applied.
 // Any other error not listed for a method is an internal failure.
 type Store interface {
+	// AlarmSettle records the outcome of delivering an alarm (see
+	// AlarmSettleParams). It returns ErrNotFound if no such alarm is
+	// queued.
+	AlarmSettle(ctx context.Context, p *AlarmSettleParams) error
+
+	// AlarmsDue returns up to limit queued alarms of the sink whose
+	// NextTry is not after now, in Seq order, and the earliest NextTry
+	// after now among the others of the sink (zero if none).
+	AlarmsDue(ctx context.Context, sink string, now time.Time, limit int) ([]*Alarm, time.Time, error)
+
 	// PipelineCreate creates a pipeline from p, unless a live (not deleted)
 	// pipeline with the same Account, Name and UniqueID exists, in which
 	// case it returns that one and created=false. It returns ErrConflict if
@@ -313,7 +363,8 @@ type Store interface {
 
 	// RunApply applies one step of a pipeline's run atomically (see
 	// RunChanges) and, once it is durable, wakes the pollers of every
-	// worker group that got a task claimable at c.Now. It returns
+	// worker group that got a task claimable at c.Now, and the alarm
+	// dispatchers (AlarmTopic) if it queued alarms. It returns
 	// ErrNotFound or ErrDeleted like PipelineGet, and ErrConflict if a new
 	// task's id is taken or repeated; nothing is applied then.
 	RunApply(ctx context.Context, c *RunChanges) error
@@ -399,6 +450,9 @@ type Notifier interface {
 	// topic, and a cancel function that must be called when done.
 	Subscribe(topic string) (<-chan struct{}, func())
 }
+
+// AlarmTopic is published once alarms queued by RunApply are durable.
+const AlarmTopic = "\x00alarms"
 
 // TaskTopic is the notifier topic of an account's worker group.
 func TaskTopic(account, workerGroup string) string { return account + "\x00" + workerGroup }

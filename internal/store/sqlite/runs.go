@@ -13,14 +13,23 @@ import (
 
 const instanceColumns = `pipeline_id, id, component_id, type, n, version, scheduled_start, scheduled_end, eligible, status,
 	actual_start, actual_end, attempt_count, tries_left, head_attempt, resource, error_id, error_message, error_stack,
-	cascade_failed_on, cancellation_reason, late_actions_fired`
+	cascade_failed_on, cancellation_reason, late_actions_fired, node, events`
 
 func instanceArgs(args []any, pipelineID string, in *pipeline.Instance) []any {
 	return append(args, pipelineID, in.ID, in.ComponentID, in.Type, int64(in.N), in.Version,
 		unixNano(in.ScheduledStart), unixNano(in.ScheduledEnd), unixNano(in.Eligible), string(in.Status),
 		unixNano(in.ActualStart), unixNano(in.ActualEnd), int64(in.AttemptCount), int64(in.TriesLeft), in.HeadAttempt,
 		in.Resource, in.ErrorID, in.ErrorMessage, in.ErrorStackTrace, in.CascadeFailedOn, in.CancellationReason,
-		boolInt(in.LateActionsFired))
+		boolInt(in.LateActionsFired), in.Node, eventsJSON(in.Events))
+}
+
+// eventsJSON encodes an instance's events; nearly every instance has none.
+func eventsJSON(events []string) string {
+	if len(events) == 0 {
+		return "[]"
+	}
+	b, _ := json.Marshal(events) // a []string always encodes
+	return string(b)
 }
 
 const attemptColumns = `pipeline_id, id, instance_id, n, status, task_id, hostname, not_before, actual_start, actual_end,
@@ -82,6 +91,7 @@ func utc(t time.Time) time.Time { return t.UTC() }
 
 func copyInstance(in *pipeline.Instance) *pipeline.Instance {
 	c := *in
+	c.Events = slices.Clone(c.Events)
 	c.ScheduledStart, c.ScheduledEnd, c.Eligible = utc(c.ScheduledStart), utc(c.ScheduledEnd), utc(c.Eligible)
 	c.ActualStart, c.ActualEnd = utc(c.ActualStart), utc(c.ActualEnd)
 	return &c
@@ -169,7 +179,7 @@ func (s *DB) RunApply(ctx context.Context, c *store.RunChanges) error {
 	pid := c.PipelineID
 	firstTask := s.nextTask + 1
 	var stmts []stmt
-	stmts = append(stmts, bulk(`INSERT OR REPLACE INTO instances (`+instanceColumns+`)`, 22, len(ins),
+	stmts = append(stmts, bulk(`INSERT OR REPLACE INTO instances (`+instanceColumns+`)`, 24, len(ins),
 		func(i int, args []any) []any { return instanceArgs(args, pid, ins[i]) })...)
 	stmts = append(stmts, bulk(`INSERT OR REPLACE INTO attempts (`+attemptColumns+`)`, 14, len(ats),
 		func(i int, args []any) []any { return attemptArgs(args, pid, ats[i]) })...)
@@ -185,6 +195,8 @@ func (s *DB) RunApply(ctx context.Context, c *store.RunChanges) error {
 		stmts = append(stmts, stmt{query: `DELETE FROM commands WHERE seq = ?`, n: len(doneSeqs),
 			fill: func(i int, args []any) []any { return append(args, doneSeqs[i]) }})
 	}
+	alarms, alarmStmts := s.newAlarms(c, now)
+	stmts = append(stmts, alarmStmts...)
 	var np *store.Pipeline
 	if c.State != "" && c.State != old.State {
 		p := *old
@@ -222,6 +234,14 @@ func (s *DB) RunApply(ctx context.Context, c *store.RunChanges) error {
 	r.doneCommands(doneSeqs)
 	if np != nil {
 		s.replace(old, np)
+	}
+	for i, a := range alarms {
+		c.Alarms[i].Seq = a.Seq
+	}
+	s.alarms = append(s.alarms, alarms...)
+	if len(alarms) > 0 {
+		s.nextAlarm = alarms[len(alarms)-1].Seq
+		topics = append(topics, store.AlarmTopic)
 	}
 	s.mu.Unlock()
 	if err := s.observed(ctx, seq); err != nil {

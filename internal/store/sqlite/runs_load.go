@@ -38,7 +38,13 @@ func (s *DB) loadRuns(ctx context.Context) error {
 	if err := s.loadAttempts(ctx, in); err != nil {
 		return fmt.Errorf("attempts: %w", err)
 	}
-	return s.loadCommands(ctx)
+	if err := s.loadCommands(ctx); err != nil {
+		return err
+	}
+	if err := s.loadAlarms(ctx); err != nil {
+		return fmt.Errorf("alarms: %w", err)
+	}
+	return nil
 }
 
 func (s *DB) loadCounters(ctx context.Context) error {
@@ -58,6 +64,8 @@ func (s *DB) loadCounters(ctx context.Context) error {
 			s.nextChange = max(s.nextChange, v)
 		case "command_seq":
 			s.nextCommand = max(s.nextCommand, v)
+		case "alarm_seq":
+			s.nextAlarm = max(s.nextAlarm, v)
 		}
 	}
 	return rows.Err()
@@ -71,6 +79,7 @@ func (s *DB) loadInstances(ctx context.Context, intern interner) error {
 	defer rows.Close()
 	var (
 		pid, comp, typ, status, resource sql.RawBytes
+		events                           string
 		n, attempts, tries, late         int64
 		ss, se, el, as, ae               int64
 	)
@@ -78,8 +87,13 @@ func (s *DB) loadInstances(ctx context.Context, intern interner) error {
 		in := &pipeline.Instance{}
 		if err := rows.Scan(&pid, &in.ID, &comp, &typ, &n, &in.Version, &ss, &se, &el, &status, &as, &ae, &attempts, &tries,
 			&in.HeadAttempt, &resource, &in.ErrorID, &in.ErrorMessage, &in.ErrorStackTrace, &in.CascadeFailedOn,
-			&in.CancellationReason, &late); err != nil {
+			&in.CancellationReason, &late, &in.Node, &events); err != nil {
 			return err
+		}
+		if events != "[]" {
+			if err := json.Unmarshal([]byte(events), &in.Events); err != nil {
+				return fmt.Errorf("instance %s: events: %w", in.ID, err)
+			}
 		}
 		in.ComponentID, in.Type, in.Status, in.Resource = intern.get(comp), intern.get(typ), pipeline.Status(intern.get(status)), intern.get(resource)
 		in.N, in.AttemptCount, in.TriesLeft, in.LateActionsFired = int(n), int(attempts), int(tries), late != 0

@@ -91,6 +91,9 @@ type DB struct {
 	nextTask    int64 // last queue position issued
 	nextChange  int64 // last ChangeSeq issued
 	nextCommand int64 // last RunCommand Seq issued
+
+	alarms    []*store.Alarm // queued alarms in Seq order
+	nextAlarm int64          // last Alarm Seq issued
 }
 
 type account struct {

@@ -23,6 +23,7 @@ func fullInstance(id string, start time.Time) *pipeline.Instance {
 		AttemptCount: 2, TriesLeft: 1, HeadAttempt: pipeline.AttemptID(id, 2), Resource: "@Ec2_" + id,
 		ErrorID: "Error.Exit", ErrorMessage: "exit status 3 ünï €", ErrorStackTrace: "line 1\nline 2\n\ttabbed",
 		CascadeFailedOn: "@Up_" + id, CancellationReason: "canceled by the user", LateActionsFired: true,
+		Node: "@Node_" + id, Events: []string{"2025-03-04T05:06:07 onFail SnsAlarm Alarm: ünï", "second \"quoted\""},
 	}
 }
 

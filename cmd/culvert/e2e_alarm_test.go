@@ -172,6 +172,25 @@ func TestSDKAlarmsAndNode(t *testing.T) {
 			}
 		}
 	}
+	// Instances link to the instances they read: DescribeObjects shows
+	// it both ways, and EvaluateExpression follows it.
+	copyID, inID := "@Copy_"+stamp, "@In_"+stamp
+	linked, err := c.DescribeObjects(ctx, &datapipeline.DescribeObjectsInput{PipelineId: aws.String(id), ObjectIds: []string{copyID, inID}})
+	if err != nil || len(linked.PipelineObjects) != 2 {
+		t.Fatalf("DescribeObjects(%s, %s) = %v, %v", copyID, inID, linked, err)
+	}
+	if got := fieldValues(linked.PipelineObjects[0].Fields, "input"); !slices.Equal(got, []string{inID}) {
+		t.Errorf("%s input = %q, want [%s]", copyID, got, inID)
+	}
+	if got := fieldValues(linked.PipelineObjects[1].Fields, "output"); !slices.Equal(got, []string{copyID}) {
+		t.Errorf("%s output = %q, want [%s] (its reader)", inID, got, copyID)
+	}
+	ev, err := c.EvaluateExpression(ctx, &datapipeline.EvaluateExpressionInput{PipelineId: aws.String(id),
+		ObjectId: aws.String(copyID + "_Attempt=1"), Expression: aws.String("#{input.directoryPath} #{input.@status}")})
+	if want := "s3://bucket/in/" + start.Format("2006-01-02-15") + " FINISHED"; err != nil || aws.ToString(ev.EvaluatedExpression) != want {
+		t.Errorf("EvaluateExpression(#{input.directoryPath}) on the attempt = %v, %v; want %q", ev, err, want)
+	}
+
 	for inst, suffix := range map[string]string{
 		"@Work_" + stamp: " onFail SnsAlarm FailAlarm: FAILED: Work " + stamp,
 		"@Copy_" + stamp: " onSuccess SnsAlarm DoneAlarm: COPY SUCCESS: " + stamp,

@@ -240,12 +240,17 @@ func (s *Service) describeRunObjects(ctx context.Context, account string, p *sto
 		}
 	}
 	var ev *pipeline.Evaluator
-	if in.EvaluateExpressions && p.Active != nil {
+	if p.Active != nil {
+		// Instances link to each other by the active definition's
+		// references (their input and output).
 		active, err := compile(p.ID, p.Active)
 		if err != nil {
 			return nil, err
 		}
-		ev = run.evaluator(p.ID, p.Active.Version, active.def)
+		run.linker(active.def)
+		if in.EvaluateExpressions {
+			ev = run.evaluator(p.ID, p.Active.Version, active.def)
+		}
 	}
 	out := &DescribeObjectsOutput{PipelineObjects: []json.RawMessage{}}
 	for _, id := range in.ObjectIDs[start:] {

@@ -14,6 +14,25 @@ import (
 // DescribeObjects, QueryObjects and EvaluateExpression show.
 type runView struct {
 	state *store.RunState
+	// links derives instances' input and output links; nil until a
+	// definition is known (linker).
+	links *pipeline.Linker
+}
+
+// linker makes the view derive instance links from def, the pipeline's
+// active definition (the one its instances were made from).
+func (v *runView) linker(def *pipeline.Definition) {
+	if def != nil && v.links == nil {
+		v.links = pipeline.NewLinker(def, v.state.Instances)
+	}
+}
+
+// linksOf returns in's links, none if no definition is known.
+func (v *runView) linksOf(in *pipeline.Instance) pipeline.InstanceLinks {
+	if v.links == nil {
+		return pipeline.InstanceLinks{}
+	}
+	return v.links.Links(in)
 }
 
 // loadRun reads a pipeline's run. A pipeline that never ran has none.
@@ -68,7 +87,7 @@ func (v *runView) attempt(id string) (*pipeline.Attempt, *pipeline.Instance) {
 // DescribeObjects returns it, or reports false.
 func (v *runView) object(pipelineID, id string) (*pipeline.Object, bool) {
 	if in := v.instance(id); in != nil {
-		return &pipeline.Object{ID: in.ID, Name: in.ID, Fields: pipeline.InstanceFields(pipelineID, in, pipeline.InstanceLinks{})}, true
+		return &pipeline.Object{ID: in.ID, Name: in.ID, Fields: pipeline.InstanceFields(pipelineID, in, v.linksOf(in))}, true
 	}
 	if a, in := v.attempt(id); a != nil {
 		return &pipeline.Object{ID: a.ID, Name: a.ID, Fields: pipeline.AttemptFields(pipelineID, in, a)}, true
@@ -81,13 +100,14 @@ func (v *runView) object(pipelineID, id string) (*pipeline.Object, bool) {
 func (v *runView) evaluator(pipelineID string, version int64, def *pipeline.Definition) *pipeline.Evaluator {
 	rt := pipeline.NewRuntime(pipelineID, version, def)
 	byID := make(map[string]*pipeline.Instance, len(v.state.Instances))
+	v.linker(def)
 	for _, in := range v.state.Instances {
-		rt.AddInstance(in, pipeline.InstanceLinks{})
+		rt.AddInstance(in, v.linksOf(in))
 		byID[in.ID] = in
 	}
 	for _, a := range v.state.Attempts {
 		if in := byID[a.InstanceID]; in != nil {
-			rt.AddAttempt(in, pipeline.InstanceLinks{}, a)
+			rt.AddAttempt(in, v.linksOf(in), a)
 		}
 	}
 	return pipeline.NewEvaluator(def, rt.Func())

@@ -21,7 +21,7 @@ lint: ## go vet, gofmt, and staticcheck when installed
 	@if command -v staticcheck >/dev/null; then staticcheck ./...; else echo "staticcheck not installed; skipped"; fi
 
 fuzz: ## run each fuzz target for FUZZTIME (default 30s)
-	@for pkg in ./internal/awsjson ./internal/sigv4 ./internal/datapipeline ./internal/pipeline ./internal/expr; do \
+	@for pkg in ./internal/awsjson ./internal/sigv4 ./internal/datapipeline ./internal/pipeline ./internal/expr ./internal/scheduler; do \
 	  for f in $$($(GO) test -list 'Fuzz.*' $$pkg | grep ^Fuzz); do \
 	    $(GO) test $$pkg -run XXX -fuzz "^$$f$$" -fuzztime $${FUZZTIME:-30s} || exit 1; \
 	  done; \

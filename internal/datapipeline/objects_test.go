@@ -327,7 +327,7 @@ func TestEvaluateExpression(t *testing.T) {
 
 		{name: "runtime field on a component", objectID: "Act", expression: "#{format(@scheduledStartTime,'YYYY')}",
 			wantErr: []string{"object 'Act'", "line 1 col 10", "'@scheduledStartTime' is a runtime field of instances", "@Act_YYYY-MM-DDTHH:MM:SS"}},
-		{name: "field using a runtime field", objectID: "Act", expression: "stamp #{myStamp}", wantErr: []string{"line 1 col 9", "in field 'myStamp' of 'Act', line 1 col 10"}},
+		{name: "field using a runtime field", objectID: "Act", expression: "stamp #{myStamp}", wantErr: []string{"line 1 col 9", "#{myStamp}, line 1 col 9", "in field 'myStamp' of 'Act', #{format(@scheduledStartTime,'YYYY-MM-dd')}, line 1 col 10"}},
 		{name: "syntax error", objectID: "Act", expression: "ok\n#{1 +}", wantErr: []string{"line 2 col 6: unexpected"}},
 		{name: "unknown name", objectID: "Act", expression: "#{myNope}", wantErr: []string{"line 1 col 3: myNope: 'myNope' is neither a field of 'Act'"}},
 		{name: "unknown function", objectID: "Act", expression: "#{nope(1)}", wantErr: []string{"line 1 col 3"}},

@@ -6,6 +6,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // MaxValues bounds the number of values one expression or template may
@@ -80,6 +81,30 @@ func (e *Error) Position() (line, col int) {
 		col = e.Offset - i
 	}
 	return line, col
+}
+
+// Excerpt returns the expression the problem is in, for a message: the
+// #{…} of a template that holds Offset, or the whole source of a bare
+// expression, cut to at most limit bytes (at a rune boundary, with "…") so
+// that a long field does not swamp the message.
+func (e *Error) Excerpt(limit int) string {
+	src, off := e.Src, min(e.Offset, len(e.Src))
+	// An offset on the '#' or '{' of an expression is in that expression.
+	if i := strings.LastIndex(src[:min(off+2, len(src))], "#{"); i >= 0 {
+		end := len(src)
+		if j := strings.IndexByte(src[max(off, i):], '}'); j >= 0 {
+			end = max(off, i) + j + 1
+		}
+		src = src[i:end]
+	}
+	if len(src) <= limit {
+		return src
+	}
+	cut := limit
+	for cut > 0 && !utf8.RuneStart(src[cut]) {
+		cut--
+	}
+	return src[:cut] + "…"
 }
 
 // Eval evaluates the expression in env. A name with several values, or an

@@ -108,13 +108,17 @@ func TestEvalErrors(t *testing.T) {
 		"myDateTime - 1", // no DateTime arithmetic
 		"plusDays(myDateTime, 1.5)",
 		"plusDays(myDateTime, 9999999999)",
-		"inTimeZone(myDateTime, 'Mars/Olympus')",
-		"inTimeZone(myDateTime, '../etc/passwd')",
+		// Literal patterns and zones are checked by Parse
+		// (TestParseChecksLiterals); computed ones when evaluated.
+		"inTimeZone(myDateTime, 'Mars/' + 'Olympus')",
+		"inTimeZone(myDateTime, '../etc/' + 'passwd')",
 		"plusPeriod(myDateTime, '1 fortnight')",
 		"plusPeriod(myDateTime, '0 days')",
 		"makeDateTime(2011, 5, 24, 24, 0)",
 		"makeDate(2011, 13, 1)",
-		"format(myDateTime, 'yyyy q')",
+		"format(myDateTime, 'yyyy ' + 'q')",
+		"plusPeriod(myDateTime, '99999999999999 years')",
+		"minusPeriod(myDateTime, '9999999999 weeks')",
 	} {
 		t.Run(src, func(t *testing.T) {
 			t.Parallel()
@@ -300,5 +304,42 @@ func TestErrorPosition(t *testing.T) {
 	e := &Error{Src: "ab\ncd #{x", Offset: 7}
 	if l, c := e.Position(); l != 2 || c != 5 {
 		t.Errorf("Position() = %d, %d; want 2, 5", l, c)
+	}
+}
+
+func TestParseChecksLiterals(t *testing.T) {
+	t.Parallel()
+	for src, want := range map[string]string{
+		"format(myDateTime, 'yyyy q')":            `line 1 col 20: format: illegal pattern component: q`,
+		"inTimeZone(myDateTime, 'Mars/Olympus')":  `line 1 col 24: inTimeZone: unknown time zone "Mars/Olympus"`,
+		"inTimeZone(myDateTime, '../etc/passwd')": `line 1 col 24: inTimeZone: unknown time zone "../etc/passwd"`,
+	} {
+		_, err := Parse(src)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Parse(%q) = %v, want an error containing %q", src, err, want)
+		}
+	}
+}
+
+func TestErrorExcerpt(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		src    string
+		offset int
+		limit  int
+		want   string
+	}{
+		{"cp #{input.x} #{nosuch(1)} y", 17, 80, "#{nosuch(1)}"},
+		{"cp #{input.x} #{nosuch(1)} y", 15, 80, "#{nosuch(1)}"},
+		{"#{format(@x,'YYYY')}", 3, 80, "#{format(@x,'YYYY')}"},
+		{"format(@x, 'q')", 11, 80, "format(@x, 'q')"},
+		{"#{unterminated(", 2, 80, "#{unterminated("},
+		{"#{aaaaaaaaaaaaaaaaaaaa}", 2, 10, "#{aaaaaaaa…"},
+		{"#{ééééé}", 2, 5, "#{é…"},
+	} {
+		e := &Error{Src: tc.src, Offset: tc.offset}
+		if got := e.Excerpt(tc.limit); got != tc.want {
+			t.Errorf("Excerpt(%q at %d, %d) = %q, want %q", tc.src, tc.offset, tc.limit, got, tc.want)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package expr
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -56,7 +57,7 @@ func lookupBuiltin(name string) *builtin {
 	case "minusMonths":
 		return plus(-1, Period{Months: 1})
 	case "minusPeriod":
-		return &builtin{params: dtPeriod, run: func(_ *Call, a []Value) (Value, error) { return DateTime(a[1].p.AddTo(a[0].t, -1)), nil }}
+		return &builtin{params: dtPeriod, run: func(_ *Call, a []Value) (Value, error) { return dateTimeInRange(a[1].p.AddTo(a[0].t, -1)) }}
 	case "minusWeeks":
 		return plus(-1, Period{Weeks: 1})
 	case "minusYears":
@@ -74,7 +75,7 @@ func lookupBuiltin(name string) *builtin {
 	case "plusMonths":
 		return plus(1, Period{Months: 1})
 	case "plusPeriod":
-		return &builtin{params: dtPeriod, run: func(_ *Call, a []Value) (Value, error) { return DateTime(a[1].p.AddTo(a[0].t, 1)), nil }}
+		return &builtin{params: dtPeriod, run: func(_ *Call, a []Value) (Value, error) { return dateTimeInRange(a[1].p.AddTo(a[0].t, 1)) }}
 	case "plusWeeks":
 		return plus(1, Period{Weeks: 1})
 	case "plusYears":
@@ -112,8 +113,20 @@ func plus(sign int, unit Period) *builtin {
 		}
 		k := int(n)
 		p := Period{unit.Years * k, unit.Months * k, unit.Weeks * k, unit.Days * k, unit.Hours * k, unit.Minutes * k}
-		return DateTime(p.AddTo(a[0].t, sign)), nil
+		return dateTimeInRange(p.AddTo(a[0].t, sign))
 	}}
+}
+
+// Joda-Time's range of years; arithmetic that leaves it fails there too.
+const minYear, maxYear = -292275054, 292278993
+
+// dateTimeInRange returns t as a DateTime, or an error if its year is
+// beyond what Joda-Time can represent.
+func dateTimeInRange(t time.Time) (Value, error) {
+	if y := t.Year(); y < minYear || y > maxYear {
+		return Value{}, fmt.Errorf("the result's year %d is out of range", y)
+	}
+	return DateTime(t), nil
 }
 
 func runFormat(c *Call, a []Value) (Value, error) {
@@ -121,6 +134,10 @@ func runFormat(c *Call, a []Value) (Value, error) {
 	if l == nil {
 		var err error
 		if l, err = compileJoda(a[1].s); err != nil {
+			var pe *patternError
+			if errors.As(err, &pe) {
+				return Value{}, pe.opaque()
+			}
 			return Value{}, err
 		}
 	}

@@ -81,3 +81,35 @@ func FuzzTemplate(f *testing.F) {
 		}
 	})
 }
+
+// FuzzLex checks the lexer on its own: it never panics, always ends (in an
+// error or EOF) within one token per byte plus EOF, and hands out tokens
+// in source order, each within the source.
+func FuzzLex(f *testing.F) {
+	for _, s := range fuzzSeeds {
+		f.Add(s)
+	}
+	f.Add("'unterminated")
+	f.Add("a @ b\n\té")
+	f.Fuzz(func(t *testing.T, src string) {
+		l := lexer{src: src}
+		last := -1
+		for n := 0; ; n++ {
+			if n > len(src)+1 {
+				t.Fatalf("lexing %q gave more than %d tokens", src, len(src)+1)
+			}
+			tok, err := l.next()
+			if err != nil {
+				_ = err.Error()
+				return
+			}
+			if tok.pos < last || tok.pos > len(src) {
+				t.Fatalf("lexing %q: token %v at %d after one at %d", src, tok.kind, tok.pos, last)
+			}
+			last = tok.pos
+			if tok.kind == tokEOF {
+				return
+			}
+		}
+	})
+}

@@ -35,7 +35,7 @@ func compileJoda(pattern string) (*jodaLayout, error) {
 				j++
 			}
 			if !strings.ContainsRune("GCYxwweEDdMyahHkKmsSzZ", rune(c)) {
-				return nil, fmt.Errorf("illegal pattern component: %s", pattern[i:j])
+				return nil, &patternError{component: pattern[i:j], at: i}
 			}
 			l.elems = append(l.elems, jodaElem{letter: c, n: j - i})
 			i = j
@@ -219,4 +219,19 @@ func zoneID(t time.Time) string {
 		return loc.String()
 	}
 	return "UTC"
+}
+
+// patternError is a Joda pattern letter Joda does not define.
+type patternError struct {
+	component string
+	at        int // byte offset in the pattern
+}
+
+func (e *patternError) Error() string { return "illegal pattern component: " + e.component }
+
+// opaque says where the problem is without quoting the pattern, for a
+// pattern computed at evaluation: it may come from a secret parameter, and
+// a message must not reveal any part of one.
+func (e *patternError) opaque() error {
+	return fmt.Errorf("illegal pattern component at character %d of the pattern", e.at+1)
 }

@@ -387,10 +387,22 @@ func (p *parser) parseCall(id token, recv Node) (Node, error) {
 		return nil, p.errorf(id.pos, "%s takes %d arguments, got %d", c.Func, len(fn.params), len(c.Args))
 	}
 	c.fn = fn
-	if c.Func == "format" {
+	// A literal pattern or zone is checked once, here, so that a definition
+	// holding a bad one is refused when it is put rather than failing
+	// each attempt that evaluates it.
+	switch c.Func {
+	case "format":
 		if lit, ok := c.Args[1].(*StringLit); ok {
-			if l, err := compileJoda(lit.Value); err == nil {
-				c.layout = l
+			l, err := compileJoda(lit.Value)
+			if err != nil {
+				return nil, p.errorf(lit.At, "format: %v", err)
+			}
+			c.layout = l
+		}
+	case "inTimeZone":
+		if lit, ok := c.Args[1].(*StringLit); ok {
+			if _, err := loadZone(lit.Value); err != nil {
+				return nil, p.errorf(lit.At, "inTimeZone: %v", err)
 			}
 		}
 	}

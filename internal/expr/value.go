@@ -198,6 +198,9 @@ func ParsePeriod(s string) (Period, error) {
 	if err != nil || n <= 0 || f[0][0] == '+' {
 		return Period{}, fmt.Errorf("period %q: %q is not a positive integer", s, f[0])
 	}
+	if n > maxUnits {
+		return Period{}, fmt.Errorf("period %q: %d is out of range", s, n)
+	}
 	var p Period
 	switch strings.TrimSuffix(strings.ToLower(f[1]), "s") {
 	case "minute":
@@ -255,7 +258,13 @@ func (p Period) AddTo(t time.Time, sign int) time.Time {
 	if d := sign * (7*p.Weeks + p.Days); d != 0 {
 		t = addDays(t, d)
 	}
-	return t.Add(time.Duration(sign) * (time.Duration(p.Hours)*time.Hour + time.Duration(p.Minutes)*time.Minute))
+	// In whole seconds rather than a Duration, which holds only 292
+	// years: the counts are bounded (see ParsePeriod) but may be large.
+	secs := int64(sign) * (int64(p.Hours)*3600 + int64(p.Minutes)*60)
+	if secs == 0 {
+		return t
+	}
+	return time.Unix(t.Unix()+secs, int64(t.Nanosecond())).In(t.Location())
 }
 
 func addDays(t time.Time, n int) time.Time {

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -193,18 +194,21 @@ func (e *Evaluator) Eval(id, text string) ([]string, error) {
 }
 
 // Explain renders an error from [Evaluator.Eval] for the person who wrote
-// the expression: the line and column of each problem, through every field
-// evaluated on the way, without repeating source text (which may be long)
-// and with every secret value replaced (see [Evaluator.Redact]).
+// the expression: the expression and the line and column of each problem,
+// through every field evaluated on the way, with long expressions cut
+// short and every secret value replaced (see [Evaluator.Redact]).
 func (e *Evaluator) Explain(err error) string {
 	return e.Redact(explain(err))
 }
+
+// excerptBytes bounds how much of an expression a message quotes.
+const excerptBytes = 80
 
 func explain(err error) string {
 	switch x := err.(type) {
 	case *expr.Error:
 		line, col := x.Position()
-		s := fmt.Sprintf("line %d col %d: %s", line, col, x.Msg)
+		s := fmt.Sprintf("%s, line %d col %d: %s", x.Excerpt(excerptBytes), line, col, x.Msg)
 		if x.Err != nil {
 			s += ": " + explain(x.Err)
 		}
@@ -437,7 +441,8 @@ func (e *Evaluator) fieldValues(v *view, key string, fs []Field) ([]expr.Value, 
 }
 
 func (e *Evaluator) evalFields(v *view, key string, fs []Field) ([]expr.Value, error) {
-	secret := strings.HasPrefix(key, "*") || e.secretField(v, key)
+	spec, _ := e.fieldSpec(v, key)
+	secret := strings.HasPrefix(key, "*") || spec.Secret
 	vals := make([]expr.Value, 0, len(fs))
 	for _, f := range fs {
 		if f.RefValue != nil {
@@ -449,7 +454,7 @@ func (e *Evaluator) evalFields(v *view, key string, fs []Field) ([]expr.Value, e
 			e.secrets = append(e.secrets, s)
 		}
 		if key == "type" || key == "@sphere" || !strings.Contains(s, "#{") {
-			vals = append(vals, expr.String(s))
+			vals = append(vals, typed(spec, s))
 			continue
 		}
 		t, err := expr.ParseTemplate(s)
@@ -464,24 +469,50 @@ func (e *Evaluator) evalFields(v *view, key string, fs []Field) ([]expr.Value, e
 			if secret {
 				e.secrets = append(e.secrets, s)
 			}
-			vals = append(vals, expr.String(s))
+			vals = append(vals, typed(spec, s))
 		}
 	}
 	return vals, nil
 }
 
-// secretField reports whether the catalog marks key secret on v's type.
-func (e *Evaluator) secretField(v *view, key string) bool {
+// fieldSpec returns the catalog's spec of key on v's type.
+func (e *Evaluator) fieldSpec(v *view, key string) (FieldSpec, bool) {
 	_, fs := v.get("type")
 	if len(fs) == 0 || fs[0].StringValue == nil {
-		return false
+		return FieldSpec{}, false
 	}
 	t, ok := LookupType(*fs[0].StringValue)
 	if !ok {
-		return false
+		return FieldSpec{}, false
 	}
-	spec, ok := t.Field(key)
-	return ok && spec.Secret
+	if spec, ok := t.Field(key); ok {
+		return *spec, true
+	}
+	return FieldSpec{}, false
+}
+
+// secretField reports whether the catalog marks key secret on v's type.
+func (e *Evaluator) secretField(v *view, key string) bool {
+	spec, _ := e.fieldSpec(v, key)
+	return spec.Secret
+}
+
+// typed returns a field's value as the catalog types it: an Integer or
+// Double field is a number in expressions (#{maximumRetries + 1} is 4, not
+// "31"); a value that does not parse as its type, which validation
+// reports, stays a String.
+func typed(spec FieldSpec, s string) expr.Value {
+	switch spec.Type {
+	case TypeInteger:
+		if n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64); err == nil {
+			return expr.Integer(n)
+		}
+	case TypeDouble:
+		if f, err := strconv.ParseFloat(strings.TrimSpace(s), 64); err == nil && !math.IsInf(f, 0) && !math.IsNaN(f) {
+			return expr.Double(f)
+		}
+	}
+	return expr.String(s)
 }
 
 func (e *Evaluator) cycle(from int, ref fieldRef) error {

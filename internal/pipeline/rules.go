@@ -111,6 +111,20 @@ func (v *ruleChecker) kind(i int) Kind {
 	return KindDefault
 }
 
+// secret reports whether key holds a secret on live object i: a '*' key,
+// or one the catalog marks secret on its type.
+func (v *ruleChecker) secret(i int, key string) bool {
+	if isSecretKey(key) {
+		return true
+	}
+	if t := v.types[i]; t != nil {
+		if spec, ok := t.Field(key); ok {
+			return spec.Secret
+		}
+	}
+	return false
+}
+
 // scheduled reports whether objects of kind k are given instances per
 // schedule interval, and so need a schedule: data nodes, activities and
 // resources (§3.2, §4.2). Preconditions run in the context of the object

@@ -42,9 +42,13 @@ func (v *ruleChecker) checkExpressions() {
 			tpl, err := expr.ParseTemplate(*f.StringValue)
 			if err != nil {
 				var ee *expr.Error
-				if errors.As(err, &ee) {
+				switch {
+				case errors.As(err, &ee) && v.secret(i, f.Key):
+					// The text may be the secret itself.
 					v.err(i, CodeInvalidExpression, "'%s' has an invalid expression at character %d: %s.", f.Key, ee.Offset+1, ee.Msg)
-				} else {
+				case errors.As(err, &ee):
+					v.err(i, CodeInvalidExpression, "'%s' has an invalid expression %s at character %d: %s.", f.Key, ee.Excerpt(excerptBytes), ee.Offset+1, ee.Msg)
+				default:
 					v.err(i, CodeInvalidExpression, "'%s' has an invalid expression: %v.", f.Key, err)
 				}
 				continue
@@ -56,6 +60,15 @@ func (v *ruleChecker) checkExpressions() {
 						return true
 					}
 					first := name.Parts[0]
+					if first == "node" && !reported[first] && nodeless(v.kind(i)) {
+						if reported == nil {
+							reported = map[string]bool{}
+						}
+						reported[first] = true
+						v.err(i, CodeInvalidExpression, "'%s' uses #{%s}, but node is only available in actions and preconditions.",
+							f.Key, strings.Join(name.Parts, "."))
+						return true
+					}
 					if !strings.HasPrefix(strings.TrimPrefix(first, "*"), "my") || declared[first] || reported[first] {
 						return true
 					}
@@ -81,6 +94,13 @@ func (v *ruleChecker) checkExpressions() {
 			}
 		}
 	}
+}
+
+// nodeless reports whether objects of kind k have no node: it is the
+// object an action or a precondition is for (§6.1). Default and objects of
+// unknown type may pass their fields on to actions, so they are not judged.
+func nodeless(k Kind) bool {
+	return k != KindAction && k != KindPrecondition && k != KindDefault && k != KindOther
 }
 
 func (v *ruleChecker) allKeys() map[string]bool {

@@ -450,8 +450,11 @@ func (l *Loop) task(pr *pipelineRun, order TaskOrder, now time.Time) (*store.Tas
 			progress = n.ReportProgressTimeout.AddTo(now, 1).Sub(now)
 		}
 	}
+	// The attempt knows its task from the start, so that canceling it
+	// before any runner claims the task withdraws the task too.
+	a.TaskID = newTaskID()
 	return &store.Task{
-		ID: newTaskID(), Account: pr.account, PipelineID: pr.id, AttemptID: a.ID, InstanceID: order.InstanceID,
+		ID: a.TaskID, Account: pr.account, PipelineID: pr.id, AttemptID: a.ID, InstanceID: order.InstanceID,
 		WorkerGroup: order.WorkerGroup, Objects: objects, NotBefore: order.NotBefore, CreatedAt: now, UpdatedAt: now,
 		ProgressTimeout: progress,
 	}, nil

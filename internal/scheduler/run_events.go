@@ -195,10 +195,16 @@ func (r *Run) Rerun(instanceID string, now time.Time) error {
 		return ErrNotApplicable
 	}
 	r.reset(in)
-	// Consumers that failed because of this instance follow it.
-	for _, x := range r.instances {
-		if x.CascadeFailedOn == in.ID && x.Status == pipeline.StatusCascadeFailed {
-			r.reset(x)
+	// Consumers that failed because of this instance follow it, and so,
+	// transitively, do the consumers whose failure cascaded from theirs.
+	rerun := map[string]bool{in.ID: true}
+	for grew := true; grew; {
+		grew = false
+		for _, x := range r.instances {
+			if x.Status == pipeline.StatusCascadeFailed && rerun[x.CascadeFailedOn] && !rerun[x.ID] {
+				rerun[x.ID], grew = true, true
+				r.reset(x)
+			}
 		}
 	}
 	r.finishedReported = false

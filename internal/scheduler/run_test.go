@@ -211,25 +211,28 @@ func TestRunCascade(t *testing.T) {
 	t.Parallel()
 	for _, mode := range []string{"cascade", "none"} {
 		h := newHarness(t, "2026-01-01T00:00:00", defaults(str("failureAndRerunMode", mode), str("maximumRetries", "0")), hourly("1"),
-			shell("A"), shell("B", ref("dependsOn", "A")))
+			shell("A"), shell("B", ref("dependsOn", "A")), shell("C", ref("dependsOn", "B")))
 		h.done(h.claim(), pipeline.StatusFailed)
-		const a, b = "@A_2026-01-01T00:00:00", "@B_2026-01-01T00:00:00"
+		const a, b, c = "@A_2026-01-01T00:00:00", "@B_2026-01-01T00:00:00", "@C_2026-01-01T00:00:00"
 		if mode == "none" {
-			h.wantStatus(map[string]pipeline.Status{a: pipeline.StatusFailed, b: pipeline.StatusWaitingOnDependencies})
+			h.wantStatus(map[string]pipeline.Status{a: pipeline.StatusFailed, b: pipeline.StatusWaitingOnDependencies, c: pipeline.StatusWaitingOnDependencies})
 			continue
 		}
-		h.wantStatus(map[string]pipeline.Status{a: pipeline.StatusFailed, b: pipeline.StatusCascadeFailed})
+		h.wantStatus(map[string]pipeline.Status{a: pipeline.StatusFailed, b: pipeline.StatusCascadeFailed, c: pipeline.StatusCascadeFailed})
 		if in, _ := h.run.Instance(b); in.CascadeFailedOn != a {
 			t.Errorf("cascadeFailedOn = %q, want %s", in.CascadeFailedOn, a)
 		}
+		// A rerun brings back the whole chain the failure cascaded down,
+		// however deep.
 		if err := h.run.Rerun(a, h.now); err != nil {
 			t.Fatal(err)
 		}
 		h.step()
-		h.wantStatus(map[string]pipeline.Status{a: pipeline.StatusWaitingForRunner, b: pipeline.StatusWaitingOnDependencies})
+		h.wantStatus(map[string]pipeline.Status{a: pipeline.StatusWaitingForRunner, b: pipeline.StatusWaitingOnDependencies, c: pipeline.StatusWaitingOnDependencies})
 		h.done(h.claim(), pipeline.StatusFinished)
 		h.done(h.claim(), pipeline.StatusFinished)
-		h.wantStatus(map[string]pipeline.Status{a: pipeline.StatusFinished, b: pipeline.StatusFinished})
+		h.done(h.claim(), pipeline.StatusFinished)
+		h.wantStatus(map[string]pipeline.Status{a: pipeline.StatusFinished, b: pipeline.StatusFinished, c: pipeline.StatusFinished})
 	}
 }
 

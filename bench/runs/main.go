@@ -1,0 +1,264 @@
+// Command runs measures how fast culvert runs pipelines, through the real
+// aws-sdk-go-v2 client, against two of the issue's targets:
+//
+//	throughput  tasks/s through PollForTask → ReportTaskProgress →
+//	            SetTaskStatus(FINISHED) with 16 concurrent pollers, the
+//	            scheduler creating the next tasks as runners finish them
+//	            (target ≥ 2,000 tasks/s)
+//	wake        from the moment a task is made ready to its delivery to a
+//	            poller already waiting on an empty worker group
+//	            (target p99 ≤ 20 ms)
+//
+// It creates and activates its own pipelines, so it wants a fresh server;
+// bench/runs.sh starts one. SDK retries are off so that every failure is
+// counted, and request bodies are buffered so that net/http can replay a
+// request whose pooled connection had closed (aws/aws-sdk-go-v2#2737).
+//
+// Usage:
+//
+//	runs --endpoint http://127.0.0.1:8080 [--server-pid PID] [--json out.json] [flags]
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/datapipeline"
+)
+
+// Development credentials: culvert's built-in key.
+const (
+	devAccessKey = "AKIDEXAMPLE"
+	devSecretKey = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
+)
+
+// config is everything one run can be told.
+type config struct {
+	Endpoint  string        `json:"endpoint"`
+	Region    string        `json:"region"`
+	ServerPID int           `json:"server_pid,omitempty"`
+	Phases    string        `json:"phases"`
+	Timeout   time.Duration `json:"timeout"`
+
+	// throughput
+	Pollers       int           `json:"pollers"`
+	Pipelines     int           `json:"pipelines"`
+	Activities    int           `json:"activities"`
+	MaxActive     int           `json:"max_active"`
+	BackfillDays  int           `json:"backfill_days"`
+	Warmup        time.Duration `json:"warmup"`
+	Duration      time.Duration `json:"duration"`
+	ThroughputMin float64       `json:"throughput_target"`
+
+	// wake
+	WakePollers    int           `json:"wake_pollers"`
+	WakeIterations int           `json:"wake_iterations"`
+	WakeWarmup     int           `json:"wake_warmup"`
+	WakeGap        time.Duration `json:"wake_gap"`
+	WakeP99Max     time.Duration `json:"wake_p99_target"`
+
+	JSONPath   string `json:"-"`
+	ClientGOGC int    `json:"client_gogc"`
+	// DebugEndpoint is the server's --debug-listen; with ProfileDir, a Go
+	// CPU profile of the server is taken over each phase's measured part.
+	DebugEndpoint string `json:"debug_endpoint,omitempty"`
+	ProfileDir    string `json:"profile_dir,omitempty"`
+}
+
+func main() { os.Exit(runMain(os.Args[1:], os.Stdout, os.Stderr)) }
+
+func parseFlags(args []string, stderr io.Writer) (*config, error) {
+	var c config
+	fs := flag.NewFlagSet("runs", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.Endpoint, "endpoint", "", "`URL` of culvert, e.g. http://127.0.0.1:8080 (required)")
+	fs.StringVar(&c.Region, "region", "us-east-1", "region to sign for")
+	fs.IntVar(&c.ServerPID, "server-pid", 0, "`PID` of the server, to report its CPU time and RSS (Linux /proc)")
+	fs.StringVar(&c.Phases, "phases", "throughput,wake-activate,wake-rerun", "comma-separated phases to run, in this order")
+	fs.DurationVar(&c.Timeout, "timeout", 90*time.Second, "per-call timeout: longer than the server's --poll-wait")
+
+	fs.IntVar(&c.Pollers, "pollers", 16, "throughput: concurrent pollers (task runners)")
+	fs.IntVar(&c.Pipelines, "pipelines", 4, "throughput: cron pipelines running at once")
+	fs.IntVar(&c.Activities, "activities", 16, "throughput: independent ShellCommandActivities per pipeline")
+	fs.IntVar(&c.MaxActive, "max-active", 4, "throughput: maxActiveInstances of each activity")
+	fs.IntVar(&c.BackfillDays, "backfill-days", 14, "throughput: days of 15-minute intervals behind each pipeline (the work available)")
+	fs.DurationVar(&c.Warmup, "warmup", 3*time.Second, "throughput: time run before the measured window")
+	fs.DurationVar(&c.Duration, "duration", 10*time.Second, "throughput: the measured window")
+	fs.Float64Var(&c.ThroughputMin, "throughput-target", 2000, "throughput: target tasks/s")
+
+	fs.IntVar(&c.WakePollers, "wake-pollers", 4, "wake: pollers waiting on the worker group")
+	fs.IntVar(&c.WakeIterations, "wake-iterations", 250, "wake: measured wakes per trigger")
+	fs.IntVar(&c.WakeWarmup, "wake-warmup", 10, "wake: wakes per trigger before the measured ones (not counted)")
+	fs.DurationVar(&c.WakeGap, "wake-gap", 50*time.Millisecond, "wake: idle time between a wake's task finishing and the next trigger,\n"+
+		"so that every wake starts from an idle server with its pollers waiting")
+	fs.DurationVar(&c.WakeP99Max, "wake-target", 20*time.Millisecond, "wake: target p99")
+
+	fs.StringVar(&c.DebugEndpoint, "debug-endpoint", "", "`URL` of the server's --debug-listen (net/http/pprof), e.g. http://127.0.0.1:6060")
+	fs.StringVar(&c.ProfileDir, "profile-dir", "", "with --debug-endpoint, write a server CPU profile of each phase's measured part to `DIR`/PHASE.cpu.pprof")
+	fs.StringVar(&c.JSONPath, "json", "", "also write the results as JSON to `FILE`")
+	fs.IntVar(&c.ClientGOGC, "client-gogc", 400, "GOGC `percent` of this client, unless GOGC is set: the client shares the CPU with the server")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	switch {
+	case fs.NArg() > 0:
+		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	case c.Endpoint == "":
+		return nil, errors.New("--endpoint is required")
+	case c.Pollers < 1 || c.WakePollers < 1:
+		return nil, errors.New("--pollers and --wake-pollers must be at least 1")
+	case c.Pipelines < 1 || c.Activities < 1 || c.MaxActive < 1 || c.BackfillDays < 1:
+		return nil, errors.New("--pipelines, --activities, --max-active and --backfill-days must be at least 1")
+	case c.WakeIterations < 1:
+		return nil, errors.New("--wake-iterations must be at least 1")
+	}
+	for _, p := range strings.Split(c.Phases, ",") {
+		switch p {
+		case "throughput", "wake-activate", "wake-rerun":
+		default:
+			return nil, fmt.Errorf("--phases: unknown phase %q", p)
+		}
+	}
+	return &c, nil
+}
+
+func runMain(args []string, stdout, stderr io.Writer) int {
+	cfg, err := parseFlags(args, stderr)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		fmt.Fprintln(stderr, "runs:", err)
+		return 2
+	}
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(cfg.ClientGOGC)
+	} else {
+		cfg.ClientGOGC = debug.SetGCPercent(100)
+		debug.SetGCPercent(cfg.ClientGOGC)
+	}
+	rep := &report{Started: time.Now().UTC(), Config: cfg, GOMAXPROCS: runtime.GOMAXPROCS(0), NumCPU: runtime.NumCPU()}
+	c := newClient(cfg)
+	ctx := context.Background()
+	// A run id keeps the names and worker groups of this run apart from
+	// those of an earlier run against the same server.
+	runID := fmt.Sprintf("%x", time.Now().UnixNano()&0xffffffff)
+	for _, p := range strings.Split(cfg.Phases, ",") {
+		var err error
+		switch p {
+		case "throughput":
+			rep.Throughput, err = runThroughput(ctx, c, cfg, runID, stderr)
+		case "wake-activate":
+			var w *wakeResult
+			w, err = runWake(ctx, c, cfg, runID, triggerActivate, stderr)
+			rep.Wake = append(rep.Wake, w)
+		case "wake-rerun":
+			var w *wakeResult
+			w, err = runWake(ctx, c, cfg, runID, triggerRerun, stderr)
+			rep.Wake = append(rep.Wake, w)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "runs: %s: %v\n", p, err)
+			return 1
+		}
+	}
+	if cfg.ServerPID > 0 {
+		rep.ServerRSSKiB, rep.ServerHWMKiB, _ = processMemory(cfg.ServerPID)
+	}
+	rep.printTable(stdout)
+	if cfg.JSONPath != "" {
+		b, err := json.MarshalIndent(rep, "", "  ")
+		if err == nil {
+			err = os.WriteFile(cfg.JSONPath, append(b, '\n'), 0o644)
+		}
+		if err != nil {
+			fmt.Fprintln(stderr, "runs: --json:", err)
+			return 1
+		}
+	}
+	if !rep.pass() {
+		return 1
+	}
+	return 0
+}
+
+// profile takes a CPU profile of the server over the next d, in the
+// background, when --debug-endpoint and --profile-dir are set; wait
+// returns once it is written.
+func (c *config) profile(phase string, d time.Duration, stderr io.Writer) (wait func()) {
+	if c.DebugEndpoint == "" || c.ProfileDir == "" {
+		return func() {}
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		secs := max(1, int(d.Round(time.Second)/time.Second))
+		resp, err := http.Get(fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", strings.TrimSuffix(c.DebugEndpoint, "/"), secs))
+		if err == nil {
+			defer resp.Body.Close()
+			var f *os.File
+			if f, err = os.Create(filepath.Join(c.ProfileDir, phase+".cpu.pprof")); err == nil {
+				_, err = io.Copy(f, resp.Body)
+				if cerr := f.Close(); err == nil {
+					err = cerr
+				}
+			}
+		}
+		if err != nil {
+			say(stderr, "%s: CPU profile: %v", phase, err)
+		}
+	}()
+	return func() { <-done }
+}
+
+// newClient returns a Data Pipeline client with retries off and a
+// transport with an idle connection for every concurrent caller.
+func newClient(cfg *config) *datapipeline.Client {
+	conns := 2 * max(cfg.Pollers, cfg.WakePollers+1)
+	base := http.DefaultTransport.(*http.Transport).Clone()
+	base.MaxIdleConns = 2 * conns
+	base.MaxIdleConnsPerHost = conns
+	base.IdleConnTimeout = 90 * time.Second
+	base.ForceAttemptHTTP2 = false
+	return datapipeline.New(datapipeline.Options{
+		BaseEndpoint: aws.String(cfg.Endpoint),
+		Region:       cfg.Region,
+		Credentials:  credentials.NewStaticCredentialsProvider(devAccessKey, devSecretKey, ""),
+		HTTPClient:   &http.Client{Transport: &bufferingTransport{base: base}, Timeout: cfg.Timeout},
+		Retryer:      aws.NopRetryer{},
+	})
+}
+
+// bufferingTransport makes every request body replayable (GetBody), so
+// that net/http can resend a request whose pooled connection turned out to
+// be closed (aws/aws-sdk-go-v2#2737).
+type bufferingTransport struct{ base http.RoundTripper }
+
+func (t *bufferingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Body != nil && req.Body != http.NoBody {
+		b, err := io.ReadAll(req.Body)
+		req.Body.Close()
+		if err != nil {
+			return nil, fmt.Errorf("buffer request body: %w", err)
+		}
+		req = req.Clone(req.Context())
+		req.ContentLength = int64(len(b))
+		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
+		req.Body, _ = req.GetBody()
+	}
+	return t.base.RoundTrip(req)
+}

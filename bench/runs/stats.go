@@ -1,0 +1,232 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"slices"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/aws/smithy-go"
+)
+
+func say(w io.Writer, format string, args ...any) {
+	fmt.Fprintf(w, "[runs] "+format+"\n", args...)
+}
+
+// maxDistinctErrors is how many distinct error messages a phase keeps.
+const maxDistinctErrors = 5
+
+type errorCount struct {
+	Message string `json:"message"`
+	Count   int    `json:"count"`
+}
+
+// recorder counts the errors of a phase's goroutines.
+type recorder struct {
+	mu       sync.Mutex
+	errs     int
+	distinct []errorCount
+}
+
+func (r *recorder) fail(err error) {
+	msg := normalizeError(err)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.errs++
+	for i := range r.distinct {
+		if r.distinct[i].Message == msg {
+			r.distinct[i].Count++
+			return
+		}
+	}
+	if len(r.distinct) < maxDistinctErrors {
+		r.distinct = append(r.distinct, errorCount{Message: msg, Count: 1})
+	}
+}
+
+var (
+	reRequestID = regexp.MustCompile(`RequestID: [^,]*, `)
+	reLocalPort = regexp.MustCompile(`127\.0\.0\.1:\d+->`)
+)
+
+// normalizeError renders err so that occurrences of the same failure
+// compare equal: no request ids, no ephemeral ports.
+func normalizeError(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return fmt.Sprintf("%s: %s", ae.ErrorCode(), ae.ErrorMessage())
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return "timeout: " + err.Error()
+	}
+	s := reRequestID.ReplaceAllString(err.Error(), "")
+	return reLocalPort.ReplaceAllString(s, "127.0.0.1:*->")
+}
+
+// latency summarises a set of durations, in milliseconds.
+type latency struct {
+	N     int     `json:"n"`
+	P50ms float64 `json:"p50_ms"`
+	P90ms float64 `json:"p90_ms"`
+	P99ms float64 `json:"p99_ms"`
+	Maxms float64 `json:"max_ms"`
+}
+
+func summarize(d []time.Duration) latency {
+	if len(d) == 0 {
+		return latency{}
+	}
+	slices.Sort(d)
+	return latency{N: len(d), P50ms: ms(percentile(d, 50)), P90ms: ms(percentile(d, 90)), P99ms: ms(percentile(d, 99)), Maxms: ms(d[len(d)-1])}
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// percentile returns the nearest-rank q-th percentile of sorted.
+func percentile(sorted []time.Duration, q float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	rank := int(q/100*float64(len(sorted))+0.999999) - 1
+	return sorted[min(max(rank, 0), len(sorted)-1)]
+}
+
+// usage is the CPU the server, this client and the rest of the machine
+// used over a span, and the server's memory at its end.
+type usage struct {
+	ServerCPUs   float64 `json:"server_cpu_s,omitempty"`
+	ClientCPUs   float64 `json:"client_cpu_s"`
+	OtherCPUs    float64 `json:"other_cpu_s"`
+	SpanSeconds  float64 `json:"span_s"`
+	ServerRSSKiB int64   `json:"server_rss_kib,omitempty"`
+}
+
+// usageReading is a point-in-time reading usage is computed from.
+type usageReading struct {
+	at                   time.Time
+	server, self, system time.Duration
+	rss                  int64
+	pid                  int
+}
+
+func readUsage(pid int) usageReading {
+	r := usageReading{at: time.Now(), self: selfCPU(), pid: pid}
+	r.system, _ = systemBusy()
+	if pid > 0 {
+		r.server, _ = processCPU(pid)
+		r.rss, _, _ = processMemory(pid)
+	}
+	return r
+}
+
+func (r usageReading) since(before usageReading) usage {
+	u := usage{
+		ServerCPUs:   (r.server - before.server).Seconds(),
+		ClientCPUs:   (r.self - before.self).Seconds(),
+		SpanSeconds:  r.at.Sub(before.at).Seconds(),
+		ServerRSSKiB: r.rss,
+	}
+	u.OtherCPUs = max(0, (r.system-before.system).Seconds()-u.ServerCPUs-u.ClientCPUs)
+	return u
+}
+
+func (u usage) cores(cpu float64) float64 {
+	if u.SpanSeconds <= 0 {
+		return 0
+	}
+	return cpu / u.SpanSeconds
+}
+
+// report is the whole outcome of a run: what --json writes.
+type report struct {
+	Started      time.Time         `json:"started"`
+	Config       *config           `json:"config"`
+	GOMAXPROCS   int               `json:"client_gomaxprocs"`
+	NumCPU       int               `json:"num_cpu"`
+	Throughput   *throughputResult `json:"throughput,omitempty"`
+	Wake         []*wakeResult     `json:"wake,omitempty"`
+	ServerRSSKiB int64             `json:"server_rss_kib,omitempty"`
+	ServerHWMKiB int64             `json:"server_hwm_kib,omitempty"`
+}
+
+func (r *report) pass() bool {
+	ok := true
+	if t := r.Throughput; t != nil {
+		ok = ok && t.TasksPerSec >= t.Target && t.Errors == 0
+	}
+	for _, w := range r.Wake {
+		ok = ok && w.FromStart.P99ms <= w.Target && w.Errors == 0 && w.Lost == 0
+	}
+	return ok
+}
+
+func verdict(ok bool) string {
+	if ok {
+		return "PASS"
+	}
+	return "FAIL"
+}
+
+// printTable writes the human-readable summary of a run.
+func (r *report) printTable(w io.Writer) {
+	fmt.Fprintf(w, "\n== culvert pipeline runs (%s; %d CPUs, shared by client and server)\n", r.Config.Endpoint, r.NumCPU)
+	if t := r.Throughput; t != nil {
+		fmt.Fprintf(w, "\n-- throughput: %d pollers, poll → ReportTaskProgress → SetTaskStatus(FINISHED)\n", t.Pollers)
+		fmt.Fprintf(w, "   %d cron pipelines, %d tasks ready at once, %d intervals of backlog; first task %.0f ms after activation\n",
+			t.Pipelines, t.Ready, t.Instances, t.FirstTaskms)
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "tasks\twindow s\ttasks/s\ttarget\t\terrors\tempty polls\tsrv cores\tcli cores\tother cores\tsrv CPU µs/task\tsrv RSS MiB\t")
+		perTask := 0.0
+		if t.Tasks > 0 {
+			perTask = t.ServerCPUs / float64(t.Tasks) * 1e6
+		}
+		fmt.Fprintf(tw, "%d\t%.1f\t%.0f\t≥ %.0f\t%s\t%d\t%d\t%.2f\t%.2f\t%.2f\t%.0f\t%.1f\t\n",
+			t.Tasks, t.Seconds, t.TasksPerSec, t.Target, verdict(t.TasksPerSec >= t.Target && t.Errors == 0), t.Errors, t.EmptyPolls,
+			t.cores(t.ServerCPUs), t.cores(t.ClientCPUs), t.cores(t.OtherCPUs), perTask, float64(t.ServerRSSKiB)/1024)
+		tw.Flush()
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "call (in the window)\tn\tp50 ms\tp90 ms\tp99 ms\tmax ms\t")
+		for _, row := range []struct {
+			name string
+			l    latency
+		}{{"PollForTask", t.Poll}, {"ReportTaskProgress", t.Progress}, {"SetTaskStatus", t.SetState}, {"whole cycle", t.Cycle}} {
+			fmt.Fprintf(tw, "%s\t%d\t%.2f\t%.2f\t%.2f\t%.2f\t\n", row.name, row.l.N, row.l.P50ms, row.l.P90ms, row.l.P99ms, row.l.Maxms)
+		}
+		tw.Flush()
+		printErrors(w, t.FirstErrors)
+	}
+	if len(r.Wake) > 0 {
+		fmt.Fprintf(w, "\n-- wake latency: a task made ready while pollers wait on its empty worker group\n")
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "trigger\tmeasured from\tn\tp50 ms\tp90 ms\tp99 ms\tmax ms\ttarget p99\t\terrors\tlost\t")
+		for _, x := range r.Wake {
+			fmt.Fprintf(tw, "%s\tcall start\t%d\t%.2f\t%.2f\t%.2f\t%.2f\t≤ %.0f ms\t%s\t%d\t%d\t\n", x.Trigger, x.FromStart.N,
+				x.FromStart.P50ms, x.FromStart.P90ms, x.FromStart.P99ms, x.FromStart.Maxms, x.Target,
+				verdict(x.FromStart.P99ms <= x.Target && x.Errors == 0 && x.Lost == 0), x.Errors, x.Lost)
+			fmt.Fprintf(tw, "%s\tcall return\t%d\t%.2f\t%.2f\t%.2f\t%.2f\t\t\t\t\t\n", x.Trigger, x.FromReturn.N,
+				x.FromReturn.P50ms, x.FromReturn.P90ms, x.FromReturn.P99ms, x.FromReturn.Maxms)
+			fmt.Fprintf(tw, "%s\t(the call itself)\t%d\t%.2f\t%.2f\t%.2f\t%.2f\t\t\t\t\t\n", x.Trigger, x.Call.N,
+				x.Call.P50ms, x.Call.P90ms, x.Call.P99ms, x.Call.Maxms)
+		}
+		tw.Flush()
+		for _, x := range r.Wake {
+			fmt.Fprintf(w, "   %s: %d of %d tasks reached the poller before the %s call returned (counted as 0 ms from its return); srv cores %.2f, other cores %.2f\n",
+				x.Trigger, x.BeforeReturn, x.FromStart.N, x.Call0, x.cores(x.ServerCPUs), x.cores(x.OtherCPUs))
+			printErrors(w, x.FirstErrors)
+		}
+	}
+	if r.ServerRSSKiB > 0 {
+		fmt.Fprintf(w, "\nserver RSS at the end %.1f MiB, peak %.1f MiB\n", float64(r.ServerRSSKiB)/1024, float64(r.ServerHWMKiB)/1024)
+	}
+}
+
+func printErrors(w io.Writer, errs []errorCount) {
+	for _, e := range errs {
+		fmt.Fprintf(w, "   error ×%d: %s\n", e.Count, e.Message)
+	}
+}

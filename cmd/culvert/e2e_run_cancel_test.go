@@ -20,7 +20,9 @@ func TestSDKCancelWithdrawsQueuedTasks(t *testing.T) {
 	ctx := context.Background()
 	id := mustCreate(t, c, "cancel-queued", "cancel-queued")
 	start := time.Now().UTC().Truncate(time.Hour).Add(-3 * time.Hour)
-	inst := func(i int) string { return "@Work_" + start.Add(time.Duration(i)*time.Hour).Format("2006-01-02T15:04:05") }
+	inst := func(i int) string {
+		return "@Work_" + start.Add(time.Duration(i)*time.Hour).Format("2006-01-02T15:04:05")
+	}
 	mustPut(t, c, id, &datapipeline.PutPipelineDefinitionInput{
 		PipelineObjects: []types.PipelineObject{
 			object("Default", "Default", str("scheduleType", "cron"), str("failureAndRerunMode", "none"),

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/culvert/culvert/bench/internal/measure"
 )
 
 func TestDefinition(t *testing.T) {
@@ -45,11 +47,11 @@ func TestPercentile(t *testing.T) {
 		lat = append(lat, time.Duration(i)*time.Millisecond)
 	}
 	for q, want := range map[float64]time.Duration{50: 50 * time.Millisecond, 90: 90 * time.Millisecond, 99: 99 * time.Millisecond, 100: 100 * time.Millisecond} {
-		if got := percentile(lat, q); got != want {
-			t.Errorf("percentile(1..100ms, %v) = %v, want %v", q, got, want)
+		if got := measure.Percentile(lat, q); got != want {
+			t.Errorf("measure.Percentile(1..100ms, %v) = %v, want %v", q, got, want)
 		}
 	}
-	if got := percentile(lat[:1], 99); got != time.Millisecond {
+	if got := measure.Percentile(lat[:1], 99); got != time.Millisecond {
 		t.Errorf("percentile of one = %v", got)
 	}
 }
@@ -94,7 +96,7 @@ func TestCheckListing(t *testing.T) {
 // the request can be replayed through GetBody.
 func TestBufferingTransport(t *testing.T) {
 	var seen []string
-	rt := &bufferingTransport{base: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+	rt := &measure.BufferingTransport{Base: roundTripFunc(func(r *http.Request) (*http.Response, error) {
 		for range 2 {
 			body, err := r.GetBody()
 			if err != nil {

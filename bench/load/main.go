@@ -29,7 +29,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -46,6 +45,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/datapipeline"
+
+	"github.com/culvert/culvert/bench/internal/measure"
 )
 
 // Development credentials: culvert's built-in key, which moto accepts too.
@@ -170,30 +171,9 @@ func newClient(cfg *config) *datapipeline.Client {
 		BaseEndpoint: aws.String(cfg.Endpoint),
 		Region:       cfg.Region,
 		Credentials:  credentials.NewStaticCredentialsProvider(devAccessKey, devSecretKey, ""),
-		HTTPClient:   &http.Client{Transport: &bufferingTransport{base: base}, Timeout: cfg.Timeout},
+		HTTPClient:   &http.Client{Transport: &measure.BufferingTransport{Base: base}, Timeout: cfg.Timeout},
 		Retryer:      aws.NopRetryer{},
 	})
-}
-
-// bufferingTransport reads every request body into memory and makes it
-// replayable (GetBody), so that net/http can resend a request whose pooled
-// connection turned out to be closed, instead of the SDK reporting "use of
-// closed network connection" (aws/aws-sdk-go-v2#2737).
-type bufferingTransport struct{ base http.RoundTripper }
-
-func (t *bufferingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.Body != nil && req.Body != http.NoBody {
-		b, err := io.ReadAll(req.Body)
-		req.Body.Close()
-		if err != nil {
-			return nil, fmt.Errorf("buffer request body: %w", err)
-		}
-		req = req.Clone(req.Context())
-		req.ContentLength = int64(len(b))
-		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
-		req.Body, _ = req.GetBody()
-	}
-	return t.base.RoundTrip(req)
 }
 
 // hook runs the --hook command, if any, for one phase boundary.

@@ -13,6 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/datapipeline"
 	"github.com/aws/aws-sdk-go-v2/service/datapipeline/types"
+
+	"github.com/culvert/culvert/bench/internal/measure"
 )
 
 // Phase names, in the order they run. compare.go refers to them too.
@@ -178,7 +180,7 @@ func run(ctx context.Context, cfg *config, stderr io.Writer) (*report, error) {
 	}
 
 	if cfg.ServerPID > 0 {
-		r.rep.ServerRSSKiB, r.rep.ServerHWMKiB, _ = processMemory(cfg.ServerPID)
+		r.rep.ServerRSSKiB, r.rep.ServerHWMKiB, _ = measure.ProcessMemory(cfg.ServerPID)
 	}
 	return r.rep, nil
 }
@@ -233,15 +235,15 @@ func (r *runner) timed(name string, rec *recorder, body func()) error {
 	if err := r.cfg.hook("start", name, r.stderr); err != nil {
 		return err
 	}
-	sys0, _ := systemBusy()
+	sys0, _ := measure.SystemBusy()
 	srv0 := r.serverCPU()
-	cli0 := selfCPU()
+	cli0 := measure.SelfCPU()
 	start := time.Now()
 	body()
 	elapsed := time.Since(start)
-	cli := selfCPU() - cli0
+	cli := measure.SelfCPU() - cli0
 	srv := r.serverCPU() - srv0
-	sys1, _ := systemBusy()
+	sys1, _ := measure.SystemBusy()
 	if err := r.cfg.hook("stop", name, r.stderr); err != nil {
 		return err
 	}
@@ -251,7 +253,7 @@ func (r *runner) timed(name string, rec *recorder, body func()) error {
 		res.OtherCPUs = max(0, (sys1 - sys0 - cli - srv).Seconds())
 	}
 	if r.cfg.ServerPID > 0 {
-		res.ServerRSSKiB, _, _ = processMemory(r.cfg.ServerPID)
+		res.ServerRSSKiB, _, _ = measure.ProcessMemory(r.cfg.ServerPID)
 	}
 	res.Note = rec.note
 	r.rep.Phases = append(r.rep.Phases, res)
@@ -264,7 +266,7 @@ func (r *runner) serverCPU() time.Duration {
 	if r.cfg.ServerPID <= 0 {
 		return 0
 	}
-	d, err := processCPU(r.cfg.ServerPID)
+	d, err := measure.ProcessCPU(r.cfg.ServerPID)
 	if err != nil {
 		fmt.Fprintf(r.stderr, "%s: server CPU: %v\n", r.cfg.Label, err)
 	}

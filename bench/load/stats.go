@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/aws/smithy-go"
+
+	"github.com/culvert/culvert/bench/internal/measure"
 )
 
 // maxDistinctErrors is how many distinct error messages a phase keeps.
@@ -142,7 +144,7 @@ func (r *recorder) result(name string, elapsed time.Duration) *phaseResult {
 		p.OpsPerSec = float64(p.Ops) / elapsed.Seconds()
 	}
 	if len(r.lat) > 0 {
-		p.P50ms, p.P90ms, p.P99ms = ms(percentile(r.lat, 50)), ms(percentile(r.lat, 90)), ms(percentile(r.lat, 99))
+		p.P50ms, p.P90ms, p.P99ms = ms(measure.Percentile(r.lat, 50)), ms(measure.Percentile(r.lat, 90)), ms(measure.Percentile(r.lat, 99))
 		p.Maxms = ms(r.lat[len(r.lat)-1])
 	}
 	return p
@@ -163,15 +165,6 @@ func (p *phaseResult) serverCores() float64 {
 		return 0
 	}
 	return p.ServerCPUs / p.Seconds
-}
-
-// percentile returns the nearest-rank q-th percentile of sorted.
-func percentile(sorted []time.Duration, q float64) time.Duration {
-	if len(sorted) == 0 {
-		return 0
-	}
-	rank := int(q/100*float64(len(sorted))+0.999999) - 1
-	return sorted[min(max(rank, 0), len(sorted)-1)]
 }
 
 // printTable writes the human-readable summary of a run.

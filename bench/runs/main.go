@@ -20,7 +20,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -38,6 +37,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/datapipeline"
+
+	"github.com/culvert/culvert/bench/internal/measure"
 )
 
 // Development credentials: culvert's built-in key.
@@ -177,7 +178,7 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	if cfg.ServerPID > 0 {
-		rep.ServerRSSKiB, rep.ServerHWMKiB, _ = processMemory(cfg.ServerPID)
+		rep.ServerRSSKiB, rep.ServerHWMKiB, _ = measure.ProcessMemory(cfg.ServerPID)
 	}
 	rep.printTable(stdout)
 	if cfg.JSONPath != "" {
@@ -238,27 +239,7 @@ func newClient(cfg *config) *datapipeline.Client {
 		BaseEndpoint: aws.String(cfg.Endpoint),
 		Region:       cfg.Region,
 		Credentials:  credentials.NewStaticCredentialsProvider(devAccessKey, devSecretKey, ""),
-		HTTPClient:   &http.Client{Transport: &bufferingTransport{base: base}, Timeout: cfg.Timeout},
+		HTTPClient:   &http.Client{Transport: &measure.BufferingTransport{Base: base}, Timeout: cfg.Timeout},
 		Retryer:      aws.NopRetryer{},
 	})
-}
-
-// bufferingTransport makes every request body replayable (GetBody), so
-// that net/http can resend a request whose pooled connection turned out to
-// be closed (aws/aws-sdk-go-v2#2737).
-type bufferingTransport struct{ base http.RoundTripper }
-
-func (t *bufferingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.Body != nil && req.Body != http.NoBody {
-		b, err := io.ReadAll(req.Body)
-		req.Body.Close()
-		if err != nil {
-			return nil, fmt.Errorf("buffer request body: %w", err)
-		}
-		req = req.Clone(req.Context())
-		req.ContentLength = int64(len(b))
-		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
-		req.Body, _ = req.GetBody()
-	}
-	return t.base.RoundTrip(req)
 }

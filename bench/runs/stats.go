@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/aws/smithy-go"
+
+	"github.com/culvert/culvert/bench/internal/measure"
 )
 
 func say(w io.Writer, format string, args ...any) {
@@ -82,19 +84,10 @@ func summarize(d []time.Duration) latency {
 		return latency{}
 	}
 	slices.Sort(d)
-	return latency{N: len(d), P50ms: ms(percentile(d, 50)), P90ms: ms(percentile(d, 90)), P99ms: ms(percentile(d, 99)), Maxms: ms(d[len(d)-1])}
+	return latency{N: len(d), P50ms: ms(measure.Percentile(d, 50)), P90ms: ms(measure.Percentile(d, 90)), P99ms: ms(measure.Percentile(d, 99)), Maxms: ms(d[len(d)-1])}
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-
-// percentile returns the nearest-rank q-th percentile of sorted.
-func percentile(sorted []time.Duration, q float64) time.Duration {
-	if len(sorted) == 0 {
-		return 0
-	}
-	rank := int(q/100*float64(len(sorted))+0.999999) - 1
-	return sorted[min(max(rank, 0), len(sorted)-1)]
-}
 
 // usage is the CPU the server, this client and the rest of the machine
 // used over a span, and the server's memory at its end.
@@ -115,11 +108,11 @@ type usageReading struct {
 }
 
 func readUsage(pid int) usageReading {
-	r := usageReading{at: time.Now(), self: selfCPU(), pid: pid}
-	r.system, _ = systemBusy()
+	r := usageReading{at: time.Now(), self: measure.SelfCPU(), pid: pid}
+	r.system, _ = measure.SystemBusy()
 	if pid > 0 {
-		r.server, _ = processCPU(pid)
-		r.rss, _, _ = processMemory(pid)
+		r.server, _ = measure.ProcessCPU(pid)
+		r.rss, _, _ = measure.ProcessMemory(pid)
 	}
 	return r
 }

@@ -1,7 +1,8 @@
-// /proc readers, the same as bench/load's: each program is its own main
-// package, and the few lines are cheaper to keep twice than to share.
-
-package main
+// Package measure holds what culvert's benchmark programs (bench/load,
+// bench/runs) share: /proc readers for the CPU and memory of the server and
+// the machine, nearest-rank percentiles, and an HTTP transport whose
+// requests can be replayed.
+package measure
 
 import (
 	"bufio"
@@ -18,8 +19,8 @@ import (
 // 100 on every Linux architecture Go supports.
 const clockTicks = 100
 
-// processCPU returns the user+system CPU time of process pid so far.
-func processCPU(pid int) (time.Duration, error) {
+// ProcessCPU returns the user+system CPU time of process pid so far.
+func ProcessCPU(pid int) (time.Duration, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return 0, err
@@ -45,9 +46,9 @@ func processCPU(pid int) (time.Duration, error) {
 	return time.Duration(ticks) * time.Second / clockTicks, nil
 }
 
-// processMemory returns the resident set size and its peak of process pid,
+// ProcessMemory returns the resident set size and its peak of process pid,
 // in KiB.
-func processMemory(pid int) (rss, hwm int64, err error) {
+func ProcessMemory(pid int) (rss, hwm int64, err error) {
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0, 0, err
@@ -77,9 +78,9 @@ func processMemory(pid int) (rss, hwm int64, err error) {
 	return rss, hwm, sc.Err()
 }
 
-// systemBusy returns the CPU time the whole machine has spent busy (not
+// SystemBusy returns the CPU time the whole machine has spent busy (not
 // idle or waiting for I/O) since boot, summed over all cores.
-func systemBusy() (time.Duration, error) {
+func SystemBusy() (time.Duration, error) {
 	f, err := os.Open("/proc/stat")
 	if err != nil {
 		return 0, err
@@ -108,11 +109,20 @@ func systemBusy() (time.Duration, error) {
 	return time.Duration(ticks) * time.Second / clockTicks, nil
 }
 
-// selfCPU returns the user+system CPU time of this process so far.
-func selfCPU() time.Duration {
+// SelfCPU returns the user+system CPU time of this process so far.
+func SelfCPU() time.Duration {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// Percentile returns the nearest-rank q-th percentile of sorted.
+func Percentile(sorted []time.Duration, q float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	rank := int(q/100*float64(len(sorted))+0.999999) - 1
+	return sorted[min(max(rank, 0), len(sorted)-1)]
 }

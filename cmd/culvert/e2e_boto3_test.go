@@ -15,6 +15,24 @@ import (
 // which Python task runners and tools use.
 func TestBoto3(t *testing.T) {
 	t.Parallel()
+	runBoto3Script(t, "boto3_e2e.py")
+}
+
+// TestBoto3TaskRunner runs testdata/boto3_runner.py against a fresh server:
+// a task runner of about 30 lines of boto3 (poll_for_task,
+// report_task_progress, set_task_status) drives a two-interval backfill of
+// a three-activity dependsOn chain to FINISHED, and the script checks the
+// order the tasks came in, every instance's status and the pipeline's.
+func TestBoto3TaskRunner(t *testing.T) {
+	t.Parallel()
+	runBoto3Script(t, "boto3_runner.py")
+}
+
+// runBoto3Script runs a Python script from testdata with the server's URL
+// as its argument, failing the test if it fails. Without boto3 the test
+// skips, unless CULVERT_TEST_REQUIRE_PYTHON=1 makes that a failure.
+func runBoto3Script(t *testing.T, script string) {
+	t.Helper()
 	const requireVar = "CULVERT_TEST_REQUIRE_PYTHON"
 	python := requireTool(t, "python3", requireVar)
 	env := awsEnv(t)
@@ -32,11 +50,11 @@ func TestBoto3(t *testing.T) {
 	s := mustRunServer(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, python, filepath.Join("testdata", "boto3_e2e.py"), s.URL)
+	cmd := exec.CommandContext(ctx, python, filepath.Join("testdata", script), s.URL)
 	cmd.Env = env
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		t.Fatalf("boto3_e2e.py: %v\n%s", err, out)
+		t.Fatalf("%s: %v\n%s", script, err, out)
 	}
 	t.Logf("%s", bytes.TrimSpace(out))
 }

@@ -91,10 +91,15 @@ func (l *Linker) refsOf(comp string) compRefs {
 	return r
 }
 
-// at returns the instance of comp whose interval holds t, or nil. An
-// ondemand run's instances have empty intervals and hold their start.
-func (l *Linker) at(comp string, t time.Time) *Instance {
-	list := l.byComp[comp]
+// at returns the instance of comp whose interval holds t, or nil.
+func (l *Linker) at(comp string, t time.Time) *Instance { return Holding(l.byComp[comp], t) }
+
+// Holding returns the instance of list, one component's instances ordered
+// by ScheduledStart, whose interval holds t, or nil: the rule that binds
+// an instance to those of the components it depends on, reads, writes or
+// runs on. An ondemand run's instances have empty intervals and hold their
+// start.
+func Holding(list []*Instance, t time.Time) *Instance {
 	i := sort.Search(len(list), func(i int) bool { return list[i].ScheduledStart.After(t) }) - 1
 	if i < 0 {
 		return nil

@@ -277,18 +277,7 @@ func (r *Run) touchAttempt(a *pipeline.Attempt) {
 // at returns the instance of component id whose interval holds t: the
 // binding of a dependency to the instance that depends on it (§4.2: one
 // resource serves every activity instance in its window).
-func (r *Run) at(id string, t time.Time) *pipeline.Instance {
-	list := r.byComp[id]
-	i := sort.Search(len(list), func(i int) bool { return list[i].ScheduledStart.After(t) }) - 1
-	if i < 0 {
-		return nil
-	}
-	in := list[i]
-	if !in.ScheduledEnd.IsZero() && !t.Before(in.ScheduledEnd) && !in.ScheduledEnd.Equal(in.ScheduledStart) {
-		return nil
-	}
-	return in
-}
+func (r *Run) at(id string, t time.Time) *pipeline.Instance { return pipeline.Holding(r.byComp[id], t) }
 
 // within returns the instances of component id that start in [from, to).
 func (r *Run) within(id string, from, to time.Time) []*pipeline.Instance {

@@ -1,18 +1,13 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"io"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
 	"text/tabwriter"
 	"time"
-
-	"github.com/aws/smithy-go"
 
 	"github.com/culvert/culvert/bench/internal/measure"
 )
@@ -44,13 +39,8 @@ type phaseResult struct {
 	// Server resident set size at the end of the phase, in KiB.
 	ServerRSSKiB int64 `json:"server_rss_kib,omitempty"`
 	// The first distinct errors, with how often each occurred.
-	FirstErrors []errorCount `json:"first_errors,omitempty"`
-	Note        string       `json:"note,omitempty"`
-}
-
-type errorCount struct {
-	Message string `json:"message"`
-	Count   int    `json:"count"`
+	FirstErrors []measure.ErrorCount `json:"first_errors,omitempty"`
+	Note        string               `json:"note,omitempty"`
 }
 
 // report is the whole outcome of a run: what --json writes.
@@ -80,7 +70,7 @@ type recorder struct {
 	mu       sync.Mutex
 	lat      []time.Duration
 	errs     int
-	distinct []errorCount
+	distinct []measure.ErrorCount
 	items    int64
 	note     string // set by the phase before it returns
 }
@@ -94,38 +84,10 @@ func (r *recorder) merge(lat []time.Duration, items int64) {
 }
 
 func (r *recorder) fail(err error) {
-	msg := normalizeError(err)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.errs++
-	for i := range r.distinct {
-		if r.distinct[i].Message == msg {
-			r.distinct[i].Count++
-			return
-		}
-	}
-	if len(r.distinct) < maxDistinctErrors {
-		r.distinct = append(r.distinct, errorCount{Message: msg, Count: 1})
-	}
-}
-
-var (
-	reRequestID = regexp.MustCompile(`RequestID: [^,]*, `)
-	reLocalPort = regexp.MustCompile(`127\.0\.0\.1:\d+->`)
-)
-
-// normalizeError renders err so that occurrences of the same failure
-// compare equal: no request ids, no ephemeral ports.
-func normalizeError(err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		return fmt.Sprintf("%s: %s", ae.ErrorCode(), ae.ErrorMessage())
-	}
-	if errors.Is(err, context.DeadlineExceeded) {
-		return "timeout: " + err.Error()
-	}
-	s := reRequestID.ReplaceAllString(err.Error(), "")
-	return reLocalPort.ReplaceAllString(s, "127.0.0.1:*->")
+	r.distinct = measure.Tally(r.distinct, err, maxDistinctErrors)
 }
 
 // result summarises the recorded calls of a phase that took elapsed.

@@ -1,17 +1,12 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"io"
-	"regexp"
 	"slices"
 	"sync"
 	"text/tabwriter"
 	"time"
-
-	"github.com/aws/smithy-go"
 
 	"github.com/culvert/culvert/bench/internal/measure"
 )
@@ -23,51 +18,18 @@ func say(w io.Writer, format string, args ...any) {
 // maxDistinctErrors is how many distinct error messages a phase keeps.
 const maxDistinctErrors = 5
 
-type errorCount struct {
-	Message string `json:"message"`
-	Count   int    `json:"count"`
-}
-
 // recorder counts the errors of a phase's goroutines.
 type recorder struct {
 	mu       sync.Mutex
 	errs     int
-	distinct []errorCount
+	distinct []measure.ErrorCount
 }
 
 func (r *recorder) fail(err error) {
-	msg := normalizeError(err)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.errs++
-	for i := range r.distinct {
-		if r.distinct[i].Message == msg {
-			r.distinct[i].Count++
-			return
-		}
-	}
-	if len(r.distinct) < maxDistinctErrors {
-		r.distinct = append(r.distinct, errorCount{Message: msg, Count: 1})
-	}
-}
-
-var (
-	reRequestID = regexp.MustCompile(`RequestID: [^,]*, `)
-	reLocalPort = regexp.MustCompile(`127\.0\.0\.1:\d+->`)
-)
-
-// normalizeError renders err so that occurrences of the same failure
-// compare equal: no request ids, no ephemeral ports.
-func normalizeError(err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		return fmt.Sprintf("%s: %s", ae.ErrorCode(), ae.ErrorMessage())
-	}
-	if errors.Is(err, context.DeadlineExceeded) {
-		return "timeout: " + err.Error()
-	}
-	s := reRequestID.ReplaceAllString(err.Error(), "")
-	return reLocalPort.ReplaceAllString(s, "127.0.0.1:*->")
+	r.distinct = measure.Tally(r.distinct, err, maxDistinctErrors)
 }
 
 // latency summarises a set of durations, in milliseconds.
@@ -218,7 +180,7 @@ func (r *report) printTable(w io.Writer) {
 	}
 }
 
-func printErrors(w io.Writer, errs []errorCount) {
+func printErrors(w io.Writer, errs []measure.ErrorCount) {
 	for _, e := range errs {
 		fmt.Fprintf(w, "   error ×%d: %s\n", e.Count, e.Message)
 	}

@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/datapipeline"
 	"github.com/aws/aws-sdk-go-v2/service/datapipeline/types"
+
+	"github.com/culvert/culvert/bench/internal/measure"
 )
 
 // throughputResult is the outcome of the throughput phase.
@@ -32,8 +34,8 @@ type throughputResult struct {
 	// Errors is every failed call from the start of the warm-up to the
 	// end of the window, and tasks that ReportTaskProgress said were
 	// canceled.
-	Errors      int          `json:"errors"`
-	FirstErrors []errorCount `json:"first_errors,omitempty"`
+	Errors      int                  `json:"errors"`
+	FirstErrors []measure.ErrorCount `json:"first_errors,omitempty"`
 	// EmptyPolls is how many polls ended (after the server's --poll-wait)
 	// without a task: the scheduler left the runners idle.
 	EmptyPolls int `json:"empty_polls"`

@@ -12,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/datapipeline"
 	"github.com/aws/aws-sdk-go-v2/service/datapipeline/types"
+
+	"github.com/culvert/culvert/bench/internal/measure"
 )
 
 // trigger is how a wake makes its one task ready.
@@ -53,9 +55,9 @@ type wakeResult struct {
 	Call         latency `json:"call"`
 	BeforeReturn int     `json:"delivered_before_return"`
 	// Lost counts wakes whose task did not arrive within 10 s.
-	Lost        int          `json:"lost"`
-	Errors      int          `json:"errors"`
-	FirstErrors []errorCount `json:"first_errors,omitempty"`
+	Lost        int                  `json:"lost"`
+	Errors      int                  `json:"errors"`
+	FirstErrors []measure.ErrorCount `json:"first_errors,omitempty"`
 	usage
 	Target float64 `json:"target_p99_ms"`
 	Call0  string  `json:"trigger_call"`

@@ -11,7 +11,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
-	"github.com/culvert/culvert/bench/internal/measure"
+	"github.com/culvert/culvert/internal/measure"
 )
 
 func TestDefinition(t *testing.T) {

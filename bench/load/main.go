@@ -35,24 +35,15 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"runtime"
 	"runtime/debug"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/datapipeline"
 
-	"github.com/culvert/culvert/bench/internal/measure"
-)
-
-// Development credentials: culvert's built-in key, which moto accepts too.
-const (
-	devAccessKey = "AKIDEXAMPLE"
-	devSecretKey = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
+	"github.com/culvert/culvert/internal/measure"
 )
 
 // config is everything one load run can be told.
@@ -162,18 +153,7 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 // newClient returns a Data Pipeline client for endpoint with retries off
 // and a transport sized for concurrency connections.
 func newClient(cfg *config) *datapipeline.Client {
-	base := http.DefaultTransport.(*http.Transport).Clone()
-	base.MaxIdleConns = 4 * cfg.Concurrency
-	base.MaxIdleConnsPerHost = 2 * cfg.Concurrency
-	base.IdleConnTimeout = 90 * time.Second
-	base.ForceAttemptHTTP2 = false
-	return datapipeline.New(datapipeline.Options{
-		BaseEndpoint: aws.String(cfg.Endpoint),
-		Region:       cfg.Region,
-		Credentials:  credentials.NewStaticCredentialsProvider(devAccessKey, devSecretKey, ""),
-		HTTPClient:   &http.Client{Transport: &measure.BufferingTransport{Base: base}, Timeout: cfg.Timeout},
-		Retryer:      aws.NopRetryer{},
-	})
+	return measure.NewClient(cfg.Endpoint, cfg.Region, 2*cfg.Concurrency, cfg.Timeout)
 }
 
 // hook runs the --hook command, if any, for one phase boundary.

@@ -14,7 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/datapipeline"
 	"github.com/aws/aws-sdk-go-v2/service/datapipeline/types"
 
-	"github.com/culvert/culvert/bench/internal/measure"
+	"github.com/culvert/culvert/internal/measure"
 )
 
 // Phase names, in the order they run. compare.go refers to them too.

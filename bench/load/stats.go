@@ -9,7 +9,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/culvert/culvert/bench/internal/measure"
+	"github.com/culvert/culvert/internal/measure"
 )
 
 // maxDistinctErrors is how many distinct error messages a phase keeps.

@@ -34,17 +34,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/datapipeline"
 
-	"github.com/culvert/culvert/bench/internal/measure"
-)
-
-// Development credentials: culvert's built-in key.
-const (
-	devAccessKey = "AKIDEXAMPLE"
-	devSecretKey = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
+	"github.com/culvert/culvert/internal/measure"
 )
 
 // config is everything one run can be told.
@@ -229,17 +221,5 @@ func (c *config) profile(phase string, d time.Duration, stderr io.Writer) (wait 
 // newClient returns a Data Pipeline client with retries off and a
 // transport with an idle connection for every concurrent caller.
 func newClient(cfg *config) *datapipeline.Client {
-	conns := 2 * max(cfg.Pollers, cfg.WakePollers+1)
-	base := http.DefaultTransport.(*http.Transport).Clone()
-	base.MaxIdleConns = 2 * conns
-	base.MaxIdleConnsPerHost = conns
-	base.IdleConnTimeout = 90 * time.Second
-	base.ForceAttemptHTTP2 = false
-	return datapipeline.New(datapipeline.Options{
-		BaseEndpoint: aws.String(cfg.Endpoint),
-		Region:       cfg.Region,
-		Credentials:  credentials.NewStaticCredentialsProvider(devAccessKey, devSecretKey, ""),
-		HTTPClient:   &http.Client{Transport: &measure.BufferingTransport{Base: base}, Timeout: cfg.Timeout},
-		Retryer:      aws.NopRetryer{},
-	})
+	return measure.NewClient(cfg.Endpoint, cfg.Region, 2*max(cfg.Pollers, cfg.WakePollers+1), cfg.Timeout)
 }

@@ -8,7 +8,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/culvert/culvert/bench/internal/measure"
+	"github.com/culvert/culvert/internal/measure"
 )
 
 func say(w io.Writer, format string, args ...any) {

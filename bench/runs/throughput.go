@@ -12,7 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/datapipeline"
 	"github.com/aws/aws-sdk-go-v2/service/datapipeline/types"
 
-	"github.com/culvert/culvert/bench/internal/measure"
+	"github.com/culvert/culvert/internal/measure"
 )
 
 // throughputResult is the outcome of the throughput phase.

@@ -6,14 +6,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"runtime"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
+	"github.com/culvert/culvert/internal/measure"
 	"github.com/culvert/culvert/internal/pipeline"
 	"github.com/culvert/culvert/internal/scheduler"
 	"github.com/culvert/culvert/internal/store"
@@ -74,7 +72,7 @@ func BenchmarkLoopYearBackfill(b *testing.B) {
 			b.Fatal(err)
 		}
 		activate(b, st, account, pid, doc, now)
-		before := heapAlloc()
+		before := measure.HeapAlloc()
 		loop, err := scheduler.NewLoop(scheduler.LoopConfig{Store: st, Now: func() time.Time { return now }, Logger: quiet})
 		if err != nil {
 			b.Fatal(err)
@@ -101,7 +99,7 @@ func BenchmarkLoopYearBackfill(b *testing.B) {
 		}
 
 		b.StopTimer()
-		retained = heapAlloc() - before
+		retained = measure.HeapAlloc() - before
 		runtime.KeepAlive(loop)
 		if tasks != activities {
 			b.Fatalf("%d tasks queued, want %d (one per activity, maxActiveInstances 1)", tasks, activities)
@@ -136,7 +134,7 @@ func BenchmarkLoopYearBackfill(b *testing.B) {
 	b.ReportMetric(float64(retained)/(1<<20), "heap-MB")
 	b.ReportMetric(float64(retained)/want, "heap-B/instance")
 	b.ReportMetric(restart.Seconds(), "restart-s")
-	if hwm := peakRSS(); hwm > 0 {
+	if hwm := measure.PeakRSS(); hwm > 0 {
 		b.ReportMetric(float64(hwm)/(1<<20), "peak-RSS-MB")
 	}
 }
@@ -184,31 +182,4 @@ func activate(b *testing.B, st store.Store, account, pid string, doc []byte, now
 	}); err != nil {
 		b.Fatal(err)
 	}
-}
-
-// heapAlloc returns the live heap after a full collection.
-func heapAlloc() uint64 {
-	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	return m.HeapAlloc
-}
-
-// peakRSS returns the process's peak resident set size (VmHWM) on Linux,
-// 0 elsewhere.
-func peakRSS() int64 {
-	data, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for line := range strings.Lines(string(data)) {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-			if err != nil {
-				return 0
-			}
-			return kb << 10
-		}
-	}
-	return 0
 }

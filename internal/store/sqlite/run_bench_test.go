@@ -2,15 +2,12 @@ package sqlite
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
-	"runtime"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/culvert/culvert/internal/expr"
+	"github.com/culvert/culvert/internal/measure"
 	"github.com/culvert/culvert/internal/pipeline"
 	"github.com/culvert/culvert/internal/scheduler"
 	"github.com/culvert/culvert/internal/store"
@@ -54,7 +51,7 @@ func BenchmarkRunApplyYearBackfill(b *testing.B) {
 		if _, _, err := d.PipelineCreate(ctx, &store.PipelineCreateParams{Account: account, ID: pid, Name: "backfill", UniqueID: "backfill", Now: start}); err != nil {
 			b.Fatal(err)
 		}
-		before := heapAlloc()
+		before := measure.HeapAlloc()
 		b.StartTimer()
 
 		created := map[string]int{}
@@ -83,7 +80,7 @@ func BenchmarkRunApplyYearBackfill(b *testing.B) {
 		if instances != activities*35040 {
 			b.Fatalf("backfill created %d instances, want %d", instances, activities*35040)
 		}
-		retained = heapAlloc() - before
+		retained = measure.HeapAlloc() - before
 		if err := d.Close(); err != nil {
 			b.Fatal(err)
 		}
@@ -106,34 +103,7 @@ func BenchmarkRunApplyYearBackfill(b *testing.B) {
 	b.ReportMetric(float64(retained)/(1<<20), "heap-MB")
 	b.ReportMetric(float64(retained)/float64(instances), "heap-B/instance")
 	b.ReportMetric(reopen.Seconds(), "reopen-s")
-	if hwm := peakRSS(); hwm > 0 {
+	if hwm := measure.PeakRSS(); hwm > 0 {
 		b.ReportMetric(float64(hwm)/(1<<20), "peak-RSS-MB")
 	}
-}
-
-// heapAlloc returns the live heap after a full collection.
-func heapAlloc() uint64 {
-	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	return m.HeapAlloc
-}
-
-// peakRSS returns the process's peak resident set size (VmHWM) on Linux,
-// 0 elsewhere.
-func peakRSS() int64 {
-	data, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for line := range strings.Lines(string(data)) {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-			if err != nil {
-				return 0
-			}
-			return kb << 10
-		}
-	}
-	return 0
 }

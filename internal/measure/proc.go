@@ -1,7 +1,9 @@
-// Package measure holds what culvert's benchmark programs (bench/load,
-// bench/runs) share: /proc readers for the CPU and memory of the server and
-// the machine, nearest-rank percentiles, and an HTTP transport whose
-// requests can be replayed.
+// Package measure holds what culvert's benchmarks share, the Go
+// benchmarks and the programs under bench/ alike: /proc readers for the
+// CPU and memory of a process and the machine, the live heap, nearest-rank
+// percentiles, error tallies, and a Data Pipeline client for load that
+// never retries and can replay its requests. It is imported by benchmarks
+// only, never by culvert itself.
 package measure
 
 import (
@@ -9,6 +11,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -125,4 +128,22 @@ func Percentile(sorted []time.Duration, q float64) time.Duration {
 	}
 	rank := int(q/100*float64(len(sorted))+0.999999) - 1
 	return sorted[min(max(rank, 0), len(sorted)-1)]
+}
+
+// HeapAlloc returns the live heap after a full collection.
+func HeapAlloc() uint64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
+}
+
+// PeakRSS returns this process's peak resident set size in bytes, 0 where
+// /proc cannot tell.
+func PeakRSS() int64 {
+	_, hwm, err := ProcessMemory(os.Getpid())
+	if err != nil {
+		return 0
+	}
+	return hwm << 10
 }

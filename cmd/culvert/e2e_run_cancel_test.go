@@ -10,9 +10,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/datapipeline/types"
 )
 
-// TestSDKCancelWithdrawsQueuedTasks checks that an instance canceled or
-// marked finished while its task waits for a runner takes the task with
-// it: no runner ever receives work for an instance that is done.
+// TestSDKCancelWithdrawsQueuedTasks checks that an instance paused,
+// canceled or marked finished while its task waits for a runner takes the
+// task with it: no runner ever receives work for an instance that is done
+// or paused.
 func TestSDKCancelWithdrawsQueuedTasks(t *testing.T) {
 	t.Parallel()
 	s := mustRunServer(t)
@@ -44,6 +45,22 @@ func TestSDKCancelWithdrawsQueuedTasks(t *testing.T) {
 	}
 	// One at a time (maxActiveInstances 1): the first waits for a runner.
 	waitStatuses(t, c, id, map[string]string{inst(0): "WAITING_FOR_RUNNER"})
+	noTask := func(when string) {
+		t.Helper()
+		out, err := c.PollForTask(ctx, &datapipeline.PollForTaskInput{WorkerGroup: aws.String("wg-cancel")})
+		if err != nil {
+			t.Fatalf("PollForTask: %v", err)
+		}
+		if out.TaskObject != nil {
+			t.Fatalf("PollForTask %s = task %s, want none", when, aws.ToString(out.TaskObject.AttemptId))
+		}
+	}
+	// PAUSE takes back the task no runner has claimed; RESUME queues it again.
+	setStatus("Work", "PAUSE")
+	waitStatuses(t, c, id, map[string]string{inst(0): "PAUSED"})
+	noTask("while paused")
+	setStatus("Work", "RESUME")
+	waitStatuses(t, c, id, map[string]string{inst(0): "WAITING_FOR_RUNNER"})
 	setStatus(inst(0), "TRY_CANCEL")
 	waitStatuses(t, c, id, map[string]string{inst(0): "CANCELED", inst(1): "WAITING_FOR_RUNNER"})
 	setStatus(inst(1), "MARK_FINISHED")
@@ -56,11 +73,5 @@ func TestSDKCancelWithdrawsQueuedTasks(t *testing.T) {
 	}
 	runner.finish(ctx, task, types.TaskStatusFinished, "")
 	waitState(t, c, id, "FINISHED")
-	out, err := c.PollForTask(ctx, &datapipeline.PollForTaskInput{WorkerGroup: aws.String("wg-cancel")})
-	if err != nil {
-		t.Fatalf("PollForTask: %v", err)
-	}
-	if out.TaskObject != nil {
-		t.Errorf("PollForTask after the run = task %s, want none", aws.ToString(out.TaskObject.AttemptId))
-	}
+	noTask("after the run")
 }

@@ -264,14 +264,14 @@ func (l *Loop) apply(pr *pipelineRun, p *store.Pipeline, now time.Time) {
 	}
 	switch p.State {
 	case pipeline.StateDeactivating:
-		pr.run.Hold(true)
+		pr.run.Hold(true, now)
 		if p.CancelActive {
 			pr.run.CancelActive(now)
 		}
 		pr.due = true
 	case pipeline.StateScheduled:
 		if pr.run.held {
-			pr.run.Hold(false)
+			pr.run.Hold(false, now)
 			pr.due = true
 		}
 	}
@@ -282,7 +282,7 @@ func (l *Loop) apply(pr *pipelineRun, p *store.Pipeline, now time.Time) {
 			}
 		}
 		for _, id := range p.Paused {
-			pr.run.Pause(id)
+			pr.run.Pause(id, now)
 		}
 		pr.paused = p.Paused
 		pr.due = true

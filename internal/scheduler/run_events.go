@@ -224,14 +224,37 @@ func (r *Run) reset(in *pipeline.Instance) {
 }
 
 // Pause is SetStatus PAUSE on a component: its waiting instances are
-// PAUSED and no new attempt starts until Resume (§5.2).
-func (r *Run) Pause(componentID string) {
+// PAUSED, including those whose task no runner has claimed yet (the task
+// is withdrawn), and no new attempt starts until Resume (§5.2). Attempts a
+// runner holds go on.
+func (r *Run) Pause(componentID string, now time.Time) {
 	r.paused[componentID] = true
 	for _, x := range r.byComp[componentID] {
+		r.withdraw(x, "PAUSE", now)
 		if x.Status == pipeline.StatusWaitingOnDependencies {
 			r.dirty[x.ID] = true
 		}
 	}
+}
+
+// withdraw takes back the attempt of an instance that waits for a runner
+// none has claimed yet: the attempt is CANCELED without using up a try, its
+// task is withdrawn, and the instance waits again, for a RESUME or a
+// reactivation to start a new attempt. why names the request. A runner
+// that claimed the task meanwhile is told to stop when it reports.
+func (r *Run) withdraw(in *pipeline.Instance, why string, now time.Time) {
+	if in.Status != pipeline.StatusWaitingForRunner {
+		return
+	}
+	a := r.attempts[in.HeadAttempt]
+	if a == nil || a.Status != pipeline.StatusWaitingForRunner {
+		return
+	}
+	r.stopHeadAttempt(in, now)
+	a.ErrorMessage = "Withdrawn before a runner claimed it: " + why + "."
+	in.TriesLeft++
+	r.set(in, pipeline.StatusWaitingOnDependencies)
+	r.dirty[in.ID] = true
 }
 
 // Resume is SetStatus RESUME on a component.
@@ -245,13 +268,18 @@ func (r *Run) Resume(componentID string) {
 }
 
 // Hold stops or resumes starting attempts, for a pipeline that is
-// deactivating or was reactivated. Attempts already handed out go on.
-func (r *Run) Hold(on bool) {
+// deactivating or was reactivated. Attempts a runner holds go on; those no
+// runner has claimed yet are withdrawn, to start again on reactivation.
+func (r *Run) Hold(on bool, now time.Time) {
 	if r.held == on {
 		return
 	}
 	r.held = on
-	if !on {
+	if on {
+		for _, in := range r.instances {
+			r.withdraw(in, "DeactivatePipeline", now)
+		}
+	} else {
 		for id, in := range r.instances {
 			if !in.Status.Terminal() {
 				r.dirty[id] = true

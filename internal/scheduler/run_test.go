@@ -64,6 +64,13 @@ func (h *harness) claim() string {
 		if task.NotBefore.After(h.now) {
 			continue
 		}
+		if a, _ := h.run.Attempt(task.AttemptID); a.Status != pipeline.StatusWaitingForRunner {
+			// Withdrawn or canceled before a claim: the store never
+			// hands such a task out (the Loop gives every attempt its
+			// task's id, which the cancel names).
+			h.tasks = slices.Delete(h.tasks, i, i+1)
+			return h.claim()
+		}
 		h.tasks = slices.Delete(h.tasks, i, i+1)
 		if err := h.run.TaskClaimed(task.AttemptID, "task-"+task.AttemptID, "host", h.now); err != nil {
 			h.t.Fatalf("TaskClaimed(%s): %v", task.AttemptID, err)
@@ -318,8 +325,19 @@ func TestRunSetStatus(t *testing.T) {
 	h.step()
 	h.wantStatus(map[string]pipeline.Status{a0: pipeline.StatusFinished, b0: pipeline.StatusWaitingForRunner})
 
+	// Pausing a component whose task waits for a runner withdraws it.
+	h.run.Pause("B", h.now)
+	h.step()
+	h.wantStatus(map[string]pipeline.Status{b0: pipeline.StatusPaused})
+	h.run.Resume("B")
+	h.step()
+	h.wantStatus(map[string]pipeline.Status{b0: pipeline.StatusWaitingForRunner})
+	if in, _ := h.run.Instance(b0); !strings.HasSuffix(in.HeadAttempt, "_Attempt=2") {
+		t.Errorf("head attempt after RESUME = %s, want a second one", in.HeadAttempt)
+	}
+
 	// Pause the next interval's component before it is due.
-	h.run.Pause("A")
+	h.run.Pause("A", h.now)
 	h.advance(time.Hour)
 	const a1 = "@A_2026-01-01T01:00:00"
 	h.wantStatus(map[string]pipeline.Status{a1: pipeline.StatusPaused})
@@ -446,29 +464,46 @@ func TestRunPreconditions(t *testing.T) {
 func TestRunDeactivate(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, "2026-01-01T00:00:00", defaults(str("maxActiveInstances", "2")), hourly("3"), shell("A"))
+	const a0, a1, a2 = "@A_2026-01-01T00:00:00", "@A_2026-01-01T01:00:00", "@A_2026-01-01T02:00:00"
 	h.advance(2 * time.Hour) // three due, two may run
 	running := h.claim()
 	if got := h.run.Active(); got != 2 {
 		t.Fatalf("Active = %d, want 2", got)
 	}
-	// Deactivating without cancelActive: nothing new starts, what is out goes on.
-	h.run.Hold(true)
-	h.done(running, pipeline.StatusFinished)
+	in1, _ := h.run.Instance(a1)
+	tries := in1.TriesLeft
+	// Deactivating without cancelActive: nothing new starts, what a runner
+	// holds goes on, and the attempt no runner claimed is withdrawn
+	// without using up a try.
+	h.run.Hold(true, h.now)
+	h.step()
 	if got := h.run.Active(); got != 1 {
-		t.Errorf("Active while held = %d, want 1 (the queued one)", got)
+		t.Errorf("Active while held = %d, want 1 (the claimed one)", got)
 	}
-	h.wantStatus(map[string]pipeline.Status{"@A_2026-01-01T02:00:00": pipeline.StatusWaitingOnDependencies})
-	// cancelActive cancels what is out.
+	if a, _ := h.run.Attempt(a1 + "_Attempt=1"); a.Status != pipeline.StatusCanceled || in1.TriesLeft != tries+1 {
+		t.Errorf("withdrawn attempt %s, tries left %d; want CANCELED and %d", a.Status, in1.TriesLeft, tries+1)
+	}
+	h.done(running, pipeline.StatusFinished)
+	h.wantStatus(map[string]pipeline.Status{a0: pipeline.StatusFinished, a1: pipeline.StatusWaitingOnDependencies, a2: pipeline.StatusWaitingOnDependencies})
+	// Reactivation resumes both waiting intervals, with new attempts.
+	h.run.Hold(false, h.now)
+	h.step()
+	h.wantStatus(map[string]pipeline.Status{a1: pipeline.StatusWaitingForRunner, a2: pipeline.StatusWaitingForRunner})
+	if in1.HeadAttempt != a1+"_Attempt=2" {
+		t.Errorf("head attempt after reactivation = %s, want the second", in1.HeadAttempt)
+	}
+	// cancelActive cancels what a runner holds; the rest is withdrawn.
+	claimed := h.claim()
+	h.run.Hold(true, h.now)
 	h.run.CancelActive(h.now)
 	h.step()
 	if got := h.run.Active(); got != 0 {
 		t.Errorf("Active after CancelActive = %d", got)
 	}
-	h.wantStatus(map[string]pipeline.Status{"@A_2026-01-01T01:00:00": pipeline.StatusCanceled})
-	// Reactivation resumes.
-	h.run.Hold(false)
-	h.step()
-	h.wantStatus(map[string]pipeline.Status{"@A_2026-01-01T02:00:00": pipeline.StatusWaitingForRunner})
+	if claimed != a1+"_Attempt=2" {
+		t.Fatalf("claimed %s, want %s_Attempt=2", claimed, a1)
+	}
+	h.wantStatus(map[string]pipeline.Status{a1: pipeline.StatusCanceled, a2: pipeline.StatusWaitingOnDependencies})
 }
 
 func TestRunOndemand(t *testing.T) {

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/culvert/culvert/internal/pipeline"
+	"github.com/culvert/culvert/internal/scheduler"
 	"github.com/culvert/culvert/internal/store"
 )
 
@@ -81,7 +83,25 @@ func (s *Service) ReportTaskRunnerHeartbeat(ctx context.Context, in *ReportTaskR
 	if err != nil {
 		return nil, err
 	}
-	return &ReportTaskRunnerHeartbeatOutput{Terminate: false}, nil
+	return &ReportTaskRunnerHeartbeatOutput{Terminate: s.runnerDone(ctx, who.AccountID, in.WorkerGroup)}, nil
+}
+
+// runnerDone reports whether a runner of the worker group should stop: it
+// serves a pipeline's resource (scheduler.ResourceWorkerGroup), as AWS's
+// runners on an Ec2Resource or EmrCluster do, and that pipeline no longer
+// runs: it is deleted, finished or inactive. A runner of any other worker
+// group serves whoever enqueues work there, so it is never told to stop.
+func (s *Service) runnerDone(ctx context.Context, account, workerGroup string) bool {
+	pid, _, ok := scheduler.ParseResourceWorkerGroup(workerGroup)
+	if !ok {
+		return false
+	}
+	p, err := s.store.PipelineGet(ctx, account, pid)
+	if err != nil {
+		// Unknown or deleted; a store failure says nothing either way.
+		return errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrDeleted)
+	}
+	return p.State == pipeline.StateFinished || p.State == pipeline.StateInactive
 }
 
 // SetTaskStatus records the outcome of a task.

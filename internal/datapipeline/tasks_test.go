@@ -9,6 +9,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/culvert/culvert/internal/datapipeline"
+	"github.com/culvert/culvert/internal/pipeline"
+	"github.com/culvert/culvert/internal/scheduler"
 	"github.com/culvert/culvert/internal/store"
 )
 
@@ -144,5 +146,52 @@ func TestPollForTaskWakes(t *testing.T) {
 		}
 	case <-time.After(2 * time.Second):
 		t.Errorf("PollForTask did not return after its context ended")
+	}
+}
+
+// TestHeartbeatTerminate checks when ReportTaskRunnerHeartbeat tells a
+// runner to stop: a runner of a pipeline's resource once that pipeline no
+// longer runs, and never a runner of an ordinary worker group.
+func TestHeartbeatTerminate(t *testing.T) {
+	t.Parallel()
+	svc, b := setup(t)
+	id := create(t, svc, b.ctx, "hb", "hb")
+	terminate := func(ctx context.Context, wg string) bool {
+		t.Helper()
+		out := mustCall(t, svc, ctx, "ReportTaskRunnerHeartbeat", `{"taskrunnerId":"r-1","workerGroup":%q}`, wg)
+		return out.(*datapipeline.ReportTaskRunnerHeartbeatOutput).Terminate
+	}
+	box := scheduler.ResourceWorkerGroup(id, "Box")
+	for _, tc := range []struct {
+		name string
+		ctx  context.Context
+		wg   string
+		want bool
+	}{
+		{"ordinary worker group", b.ctx, "wg", false},
+		{"resource of a pending pipeline", b.ctx, box, false},
+		{"resource of an unknown pipeline", b.ctx, scheduler.ResourceWorkerGroup("df-NOPE", "Box"), true},
+		{"resource of another account's pipeline", b.ctxB, box, true},
+		{"not a resource group", b.ctx, "culvert:" + id, false},
+	} {
+		if got := terminate(tc.ctx, tc.wg); got != tc.want {
+			t.Errorf("%s: terminate = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	for _, state := range []pipeline.State{pipeline.StateScheduled, pipeline.StateDeactivating, pipeline.StateInactive, pipeline.StateFinished} {
+		if _, err := b.db.PipelineUpdate(b.ctx, principalA.AccountID, id, func(p *store.Pipeline) error { p.State = state; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		want := state == pipeline.StateInactive || state == pipeline.StateFinished
+		if got := terminate(b.ctx, box); got != want {
+			t.Errorf("resource runner of a %s pipeline: terminate = %v, want %v", state, got, want)
+		}
+	}
+	mustCall(t, svc, b.ctx, "DeletePipeline", `{"pipelineId":%q}`, id)
+	if !terminate(b.ctx, box) {
+		t.Error("resource runner of a deleted pipeline: terminate = false, want true")
+	}
+	if terminate(b.ctx, "wg") {
+		t.Error("ordinary worker group after the delete: terminate = true")
 	}
 }

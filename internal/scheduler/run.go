@@ -4,6 +4,7 @@ import (
 	"container/heap"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/culvert/culvert/internal/pipeline"
@@ -100,7 +101,20 @@ type ActionOrder struct {
 // ResourceWorkerGroup is the worker group of tasks that run on a resource
 // component: deterministic, so that an embedded runner can serve it.
 func ResourceWorkerGroup(pipelineID, resourceID string) string {
-	return "culvert:" + pipelineID + ":" + resourceID
+	return resourceGroupPrefix + pipelineID + ":" + resourceID
+}
+
+const resourceGroupPrefix = "culvert:"
+
+// ParseResourceWorkerGroup returns the pipeline and resource of a worker
+// group made by [ResourceWorkerGroup], and false for any other group.
+func ParseResourceWorkerGroup(workerGroup string) (pipelineID, resourceID string, ok bool) {
+	rest, ok := strings.CutPrefix(workerGroup, resourceGroupPrefix)
+	if !ok {
+		return "", "", false
+	}
+	pipelineID, resourceID, ok = strings.Cut(rest, ":")
+	return pipelineID, resourceID, ok && pipelineID != "" && resourceID != ""
 }
 
 // NewRun builds the Run of a pipeline from its compiled active definition

@@ -144,8 +144,25 @@ func TestSDKPipelineRuns(t *testing.T) {
 		}
 		runner.finish(ctx, task, types.TaskStatusFinished, "")
 	}
+	// The pipeline and its component report their health and run times.
 	d := waitState(t, c, id, "FINISHED")
-	_ = d
+	last := start.Add(2 * time.Hour).Format("2006-01-02T15:04:05")
+	for key, want := range map[string]string{"@healthStatus": "HEALTHY", "@latestRunTime": last, "@latestCompletedRunTime": last,
+		"@healthStatusFromInstanceId": "@Say_" + last} {
+		if got := field(t, d.Fields, key); got != want {
+			t.Errorf("DescribePipelines %s = %q, want %q", key, got, want)
+		}
+	}
+	if got := fieldValues(d.Fields, "@nextRunTime"); len(got) != 0 {
+		t.Errorf("DescribePipelines @nextRunTime = %q of a finished schedule, want none", got)
+	}
+	comp, err := c.DescribeObjects(ctx, &datapipeline.DescribeObjectsInput{PipelineId: aws.String(id), ObjectIds: []string{"Say"}})
+	if err != nil || len(comp.PipelineObjects) != 1 {
+		t.Fatalf("DescribeObjects(Say) = %v, %v", comp, err)
+	}
+	if got := field(t, comp.PipelineObjects[0].Fields, "@healthStatus"); got != "HEALTHY" {
+		t.Errorf("component @healthStatus = %q, want HEALTHY", got)
+	}
 	statuses := instanceStatuses(t, c, id)
 	if len(statuses) != 3 {
 		t.Errorf("instances = %v, want 3", statuses)

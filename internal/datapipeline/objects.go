@@ -98,31 +98,43 @@ func (c *components) evaluator(p *store.Pipeline, version int64) *pipeline.Evalu
 		if _, ok := c.index[id]; !ok {
 			return nil, false
 		}
-		return []pipeline.Field{
+		return append([]pipeline.Field{
 			pipeline.String("@sphere", string(pipeline.SphereComponent)),
 			pipeline.String("@version", strconv.FormatInt(version, 10)),
 			pipeline.String("@pipelineId", p.ID),
-			pipeline.String("@status", componentStatus(p, id)),
-		}, true
+		}, componentRuntime(p, id)...), true
 	})
 }
 
-// componentStatus is the @status of a component: PAUSED if paused, otherwise
-// the state of its pipeline.
-func componentStatus(p *store.Pipeline, id string) string {
+// componentRuntime returns the runtime fields of a component that change
+// as its pipeline runs: @status (PAUSED if paused, otherwise the state of
+// its pipeline), then its health and run times from the run's summary.
+func componentRuntime(p *store.Pipeline, id string) []pipeline.Field {
+	status := string(p.State)
 	if slices.Contains(p.Paused, id) {
-		return "PAUSED"
+		status = "PAUSED"
 	}
-	return string(p.State)
+	fs := []pipeline.Field{pipeline.String("@status", status)}
+	if p.Summary != nil {
+		if c, ok := p.Summary.Components[id]; ok {
+			fs = append(fs, c.Fields()...)
+		}
+	}
+	return fs
 }
 
 // appendDescribed appends component i as DescribeObjects returns it,
-// reusing its pre-encoded prefix.
-func (c *components) appendDescribed(b []byte, i int, status string) []byte {
+// reusing its pre-encoded prefix, with its runtime fields rt.
+func (c *components) appendDescribed(b []byte, i int, rt []pipeline.Field) []byte {
 	b = append(b, c.prefix[i]...)
-	b = append(b, `,{"key":"@status","stringValue":`...)
-	b = strconv.AppendQuote(b, status) // statuses are plain ASCII; quoting keeps it valid JSON regardless
-	return append(b, "}]}"...)
+	for _, f := range rt {
+		b = append(b, `,{"key":`...)
+		b = appendString(b, f.Key)
+		b = append(b, `,"stringValue":`...)
+		b = appendString(b, f.Value())
+		b = append(b, '}')
+	}
+	return append(b, "]}"...)
 }
 
 // appendEvaluated appends component i as DescribeObjects returns it with
@@ -131,7 +143,7 @@ func (c *components) appendDescribed(b []byte, i int, status string) []byte {
 // cannot be evaluated, such as one using @scheduledStartTime, which a
 // component has no value for, is kept as written
 // (docs/assumptions/0009).
-func (c *components) appendEvaluated(b []byte, i int, ev *pipeline.Evaluator, pipelineID string, version int64, status string) []byte {
+func (c *components) appendEvaluated(b []byte, i int, ev *pipeline.Evaluator, pipelineID string, version int64, rt []pipeline.Field) []byte {
 	o := &c.def.Objects[i]
 	static := c.static(i, pipelineID, version)
 	fields := make([]pipeline.Field, 0, len(static)+1)
@@ -150,7 +162,7 @@ func (c *components) appendEvaluated(b []byte, i int, ev *pipeline.Evaluator, pi
 			fields = append(fields, pipeline.String(f.Key, v))
 		}
 	}
-	fields = append(fields, pipeline.String("@status", status))
+	fields = append(fields, rt...)
 	return appendObject(b, &pipeline.Object{ID: o.ID, Name: o.Name, Fields: fields})
 }
 
@@ -213,9 +225,9 @@ func (s *Service) DescribeObjects(ctx context.Context, in *DescribeObjectsInput)
 				if ev == nil {
 					ev = c.evaluator(p, p.Latest.Version)
 				}
-				b = c.appendEvaluated(b, i, ev, p.ID, p.Latest.Version, componentStatus(p, id))
+				b = c.appendEvaluated(b, i, ev, p.ID, p.Latest.Version, componentRuntime(p, id))
 			} else {
-				b = c.appendDescribed(b, i, componentStatus(p, id))
+				b = c.appendDescribed(b, i, componentRuntime(p, id))
 			}
 			out.PipelineObjects = append(out.PipelineObjects, b[n:len(b):len(b)])
 		}
@@ -262,9 +274,9 @@ func (s *Service) describeRunObjects(ctx context.Context, account string, p *sto
 			b = appendObject(nil, o)
 		} else if i, ok := comps.lookup(id); ok {
 			if in.EvaluateExpressions && comps.exprs[i] {
-				b = comps.appendEvaluated(nil, i, comps.evaluator(p, p.Latest.Version), p.ID, p.Latest.Version, componentStatus(p, id))
+				b = comps.appendEvaluated(nil, i, comps.evaluator(p, p.Latest.Version), p.ID, p.Latest.Version, componentRuntime(p, id))
 			} else {
-				b = comps.appendDescribed(nil, i, componentStatus(p, id))
+				b = comps.appendDescribed(nil, i, componentRuntime(p, id))
 			}
 		} else {
 			continue
@@ -367,8 +379,7 @@ func (s *Service) QueryObjects(ctx context.Context, in *QueryObjectsInput) (*Que
 		if c.index[c.def.Objects[i].ID] != i {
 			continue // a duplicate id: the first object answers for it
 		}
-		fields := append(c.static(i, p.ID, p.Latest.Version),
-			pipeline.String("@status", componentStatus(p, c.def.Objects[i].ID)),
+		fields := append(append(c.static(i, p.ID, p.Latest.Version), componentRuntime(p, c.def.Objects[i].ID)...),
 			pipeline.String("name", c.def.Objects[i].Name))
 		if !matchAll(preds, fields) {
 			continue

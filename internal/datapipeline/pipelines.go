@@ -191,6 +191,9 @@ func describePipeline(p *store.Pipeline) PipelineDescription {
 	if !p.LastDeactivatedAt.IsZero() {
 		add("@lastDeactivatedTime", dateTime(p.LastDeactivatedAt))
 	}
+	if p.Summary != nil {
+		fields = append(fields, p.Summary.Pipeline().Fields()...)
+	}
 	tags := p.Tags
 	if tags == nil {
 		tags = []Tag{}

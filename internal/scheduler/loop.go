@@ -404,6 +404,9 @@ func (l *Loop) step(ctx context.Context, pr *pipelineRun, now time.Time) {
 		if changes.Finished {
 			out.State = pipeline.StateFinished
 		}
+		if changes.Summary != nil {
+			out.Summary = changes.Summary
+		}
 		if !failed && !pr.run.pending() || round > 10 {
 			break
 		}

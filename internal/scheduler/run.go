@@ -46,6 +46,11 @@ type Run struct {
 	finishedReported bool
 	// held is set while the pipeline deactivates: no attempt starts.
 	held bool
+
+	// summary is the run's health and run times (run_summary.go);
+	// summaryChanged says a Step must report it.
+	summary        pipeline.RunSummary
+	summaryChanged bool
 }
 
 // consumer is an edge of the graph, seen from the component depended on.
@@ -72,12 +77,14 @@ type Changes struct {
 	Cancel    []string             // task ids whose runners must stop
 	Actions   []ActionOrder        // onSuccess, onFail and onLateAction to perform
 	Finished  bool                 // every instance of a finite pipeline is done
+	// Summary, when not nil, is the run's new health and run times.
+	Summary *pipeline.RunSummary
 }
 
 // Empty reports whether there is nothing to persist.
 func (c *Changes) Empty() bool {
 	return len(c.Instances) == 0 && len(c.Attempts) == 0 && len(c.Tasks) == 0 &&
-		len(c.Cancel) == 0 && len(c.Actions) == 0 && !c.Finished
+		len(c.Cancel) == 0 && len(c.Actions) == 0 && !c.Finished && c.Summary == nil
 }
 
 // TaskOrder asks for a task to be queued for a new attempt.
@@ -164,6 +171,9 @@ func NewRun(pipelineID string, version int64, g *Graph, paused []string, instanc
 			r.dirty[in.ID] = true
 		}
 	}
+	// The first Step saves it, so a run stored before summaries were
+	// kept gets one too.
+	r.summarize(instances)
 	return r
 }
 

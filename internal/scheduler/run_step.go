@@ -42,6 +42,11 @@ func (r *Run) Step(now time.Time) (Changes, time.Time) {
 		r.finishedReported = true
 		r.out.Finished = true
 	}
+	r.summarize(r.out.Instances)
+	r.scheduleNext(now)
+	if r.summaryChanged {
+		r.out.Summary, r.summaryChanged = r.Summary(), false
+	}
 	out := r.out
 	r.out = Changes{}
 	clear(r.touched)

@@ -1,6 +1,8 @@
 package scheduler
 
 import (
+	"github.com/google/go-cmp/cmp"
+
 	"slices"
 	"strings"
 	"testing"
@@ -44,6 +46,9 @@ func (h *harness) step() {
 	h.log.Cancel = append(h.log.Cancel, ch.Cancel...)
 	h.log.Actions = append(h.log.Actions, ch.Actions...)
 	h.log.Finished = h.log.Finished || ch.Finished
+	if ch.Summary != nil {
+		h.log.Summary = ch.Summary
+	}
 	h.wake = earliest(wake, p.Wake)
 	if p.Wake.IsZero() {
 		h.wake = wake
@@ -524,5 +529,51 @@ func TestRunOndemand(t *testing.T) {
 			t.Errorf("run %d: not reported finished", i+1)
 		}
 		h.log.Finished = false
+	}
+}
+
+// TestRunSummary follows a component's health and run times through a
+// success and a failure, and checks that a Run rebuilt from the stored
+// instances summarizes them the same.
+func TestRunSummary(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, "2026-01-01T00:00:00", defaults(str("maximumRetries", "0")), hourly("3"), shell("A"))
+	const a0, a1 = "@A_2026-01-01T00:00:00", "@A_2026-01-01T01:00:00"
+	if got := h.run.Summary().Components["A"]; got.Health != "" || !got.NextRun.Equal(at("2026-01-01T01:00:00")) {
+		t.Fatalf("summary before any end = %+v, want no health and the next run at 01:00", got)
+	}
+	h.advance(10 * time.Minute)
+	h.done(h.claim(), pipeline.StatusFinished)
+	want := pipeline.ComponentSummary{Health: pipeline.HealthHealthy, HealthUpdated: at("2026-01-01T00:10:00"), HealthFrom: a0,
+		LatestRun: at("2026-01-01T00:00:00"), LatestCompletedRun: at("2026-01-01T00:00:00"), NextRun: at("2026-01-01T01:00:00")}
+	if diff := cmp.Diff(want, h.run.Summary().Components["A"]); diff != "" {
+		t.Errorf("summary after a success mismatch (-want +got):\n%s", diff)
+	}
+	h.advance(time.Hour)
+	h.done(h.claim(), pipeline.StatusFailed)
+	want = pipeline.ComponentSummary{Health: pipeline.HealthError, HealthUpdated: at("2026-01-01T01:10:00"), HealthFrom: a1,
+		LatestRun: at("2026-01-01T01:00:00"), LatestCompletedRun: at("2026-01-01T00:00:00"), NextRun: at("2026-01-01T02:00:00")}
+	if diff := cmp.Diff(want, h.run.Summary().Components["A"]); diff != "" {
+		t.Errorf("summary after a failure mismatch (-want +got):\n%s", diff)
+	}
+	if p := h.run.Summary().Pipeline(); p.Health != pipeline.HealthError || p.HealthFrom != a1 {
+		t.Errorf("pipeline health = %s from %s, want ERROR from %s", p.Health, p.HealthFrom, a1)
+	}
+	var ins []*pipeline.Instance
+	seen := map[string]bool{}
+	for i := len(h.log.Instances) - 1; i >= 0; i-- {
+		if in := h.log.Instances[i]; !seen[in.ID] {
+			seen[in.ID] = true
+			c := *in
+			ins = append(ins, &c)
+		}
+	}
+	h2 := &harness{t: t, run: NewRun("df-TEST", 1, h.run.Graph, nil, ins, nil), now: h.now}
+	h2.step()
+	if diff := cmp.Diff(h.run.Summary(), h2.run.Summary()); diff != "" {
+		t.Errorf("summary of the rebuilt run mismatch (-first +rebuilt):\n%s", diff)
+	}
+	if diff := cmp.Diff(h.run.Summary(), h2.log.Summary); diff != "" {
+		t.Errorf("the rebuilt run's first Step reported a summary that differs (-want +got):\n%s", diff)
 	}
 }

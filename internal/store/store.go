@@ -72,6 +72,11 @@ type Pipeline struct {
 	// Either may be nil; both may be the same version.
 	Latest *Definition
 	Active *Definition
+
+	// Summary is the health and run times of the pipeline's run, as the
+	// scheduler last stored them with RunApply; nil until then. Callers
+	// must not modify it.
+	Summary *pipeline.RunSummary
 }
 
 // Definition is one immutable version of a pipeline's definition.
@@ -219,6 +224,9 @@ type RunChanges struct {
 	CommandsDone []int64
 	// State, when not empty, becomes the pipeline's state.
 	State pipeline.State
+	// Summary, when not nil, becomes the pipeline's Summary; the store
+	// keeps it as given, so the caller must not change it afterwards.
+	Summary *pipeline.RunSummary
 	// Alarms are queued for delivery with the step, so that an alarm
 	// fires if and only if the step that fired it is stored. Only Sink,
 	// ActionID, InstanceID, Event, TopicArn, Subject, Message and Role

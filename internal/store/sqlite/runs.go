@@ -183,8 +183,7 @@ func (s *DB) RunApply(ctx context.Context, c *store.RunChanges) error {
 		func(i int, args []any) []any { return instanceArgs(args, pid, ins[i]) })...)
 	stmts = append(stmts, bulk(`INSERT OR REPLACE INTO attempts (`+attemptColumns+`)`, 14, len(ats),
 		func(i int, args []any) []any { return attemptArgs(args, pid, ats[i]) })...)
-	stmts = append(stmts, bulk(`INSERT INTO tasks (`+taskColumns+`)`, 21, len(tasks),
-		func(i int, args []any) []any { return taskArgs(args, tasks[i], firstTask+int64(i)) })...)
+	stmts = append(stmts, taskInserts(tasks, firstTask)...)
 	if len(canceled) > 0 {
 		stmts = append(stmts, stmt{query: `UPDATE tasks SET canceled = 1, change_seq = ?, updated_at = ? WHERE id = ?`, n: len(canceled),
 			fill: func(i int, args []any) []any {
@@ -203,6 +202,19 @@ func (s *DB) RunApply(ctx context.Context, c *store.RunChanges) error {
 		p.State = c.State
 		np = &p
 		stmts = append(stmts, stmt{query: `UPDATE pipelines SET state = ? WHERE id = ?`, args: []any{string(c.State), pid}})
+	}
+	if c.Summary != nil {
+		b, err := json.Marshal(c.Summary)
+		if err != nil {
+			s.mu.Unlock()
+			return err
+		}
+		if np == nil {
+			p := *old
+			np = &p
+		}
+		np.Summary = c.Summary
+		stmts = append(stmts, stmt{query: `UPDATE pipelines SET run_summary = ? WHERE id = ?`, args: []any{string(b), pid}})
 	}
 	if len(stmts) == 0 {
 		seq := s.c.applied()

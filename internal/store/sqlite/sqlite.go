@@ -254,7 +254,7 @@ func (s *DB) load(ctx context.Context) error {
 
 	rows, err = s.db.QueryContext(ctx, `SELECT seq, id, account, name, unique_id, description, creator, tags, paused, state,
 		created_at, first_activated_at, last_activated_at, last_deactivated_at, latest_version, active_version, last_version, deleted_at,
-		activation_start, cancel_active
+		activation_start, cancel_active, run_summary
 		FROM pipelines ORDER BY seq`)
 	if err != nil {
 		return err
@@ -270,10 +270,17 @@ func (s *DB) load(ctx context.Context) error {
 			lastVersion           int64
 			activationStart       int64
 			cancelActive          int64
+			summary               string
 		)
 		if err := rows.Scan(&p.Seq, &p.ID, &p.Account, &p.Name, &p.UniqueID, &p.Description, &p.Creator, &tags, &paused, &state,
-			&created, &fa, &la, &ld, &latest, &active, &lastVersion, &delAt, &activationStart, &cancelActive); err != nil {
+			&created, &fa, &la, &ld, &latest, &active, &lastVersion, &delAt, &activationStart, &cancelActive, &summary); err != nil {
 			return err
+		}
+		if summary != "" {
+			p.Summary = &pipeline.RunSummary{}
+			if err := json.Unmarshal([]byte(summary), p.Summary); err != nil {
+				return fmt.Errorf("pipeline %s: run summary: %w", p.ID, err)
+			}
 		}
 		p.ActivationStart, p.CancelActive = unixTime(activationStart), cancelActive != 0
 		if err := json.Unmarshal([]byte(tags), &p.Tags); err != nil {

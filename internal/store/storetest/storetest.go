@@ -61,6 +61,7 @@ func Run(t *testing.T, opts Options) {
 	t.Run("PipelinesRunning", func(t *testing.T) { testPipelinesRunning(t, opts) })
 	t.Run("PipelineDeleteRuns", func(t *testing.T) { testPipelineDeleteRuns(t, opts) })
 	t.Run("Alarms", func(t *testing.T) { testAlarms(t, opts) })
+	t.Run("RunSummary", func(t *testing.T) { testRunSummary(t, opts) })
 	t.Run("RunnerHeartbeat", func(t *testing.T) { testRunnerHeartbeat(t, opts) })
 	t.Run("Notifier", func(t *testing.T) { testNotifier(t, opts) })
 	t.Run("RunNotifications", func(t *testing.T) { testRunNotifications(t, opts) })

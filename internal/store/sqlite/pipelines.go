@@ -212,6 +212,7 @@ func (s *DB) PipelineDelete(ctx context.Context, account, id string, now time.Ti
 		stmt{query: `UPDATE pipelines SET deleted_at = ?, tags = '[]', paused = '[]', latest_version = NULL, active_version = NULL WHERE id = ?`,
 			args: []any{unixNano(now), id}},
 		stmt{query: `DELETE FROM definitions WHERE pipeline_id = ?`, args: []any{id}},
+		stmt{query: `DELETE FROM task_objects WHERE seq IN (SELECT seq FROM tasks WHERE pipeline_id = ?)`, args: []any{id}},
 		stmt{query: `DELETE FROM tasks WHERE pipeline_id = ?`, args: []any{id}},
 		stmt{query: `DELETE FROM instances WHERE pipeline_id = ?`, args: []any{id}},
 		stmt{query: `DELETE FROM attempts WHERE pipeline_id = ?`, args: []any{id}},

@@ -30,20 +30,32 @@ type feedEntry struct {
 
 func (e feedEntry) live() bool { return !e.ref.dropped && e.ref.t.ChangeSeq == e.seq }
 
-// taskColumns are the columns of a task row, in the order of taskArgs.
-const taskColumns = `id, seq, account, pipeline_id, attempt_id, instance_id, worker_group, objects, status, not_before,
+// taskColumns are the columns of a task row, in the order of taskArgs. A
+// task's objects are kept apart, in task_objects, written once (see
+// migrations/0005_task_objects.sql).
+const taskColumns = `id, seq, account, pipeline_id, attempt_id, instance_id, worker_group, status, not_before,
 	hostname, lease_owner, lease_expires, canceled, error_id, error_message, error_stack, change_seq, created_at, updated_at,
 	progress_timeout`
 
 func taskArgs(args []any, t *store.Task, seq int64) []any {
-	return append(args, t.ID, seq, t.Account, t.PipelineID, t.AttemptID, t.InstanceID, t.WorkerGroup, nonNilSlice(t.Objects),
+	return append(args, t.ID, seq, t.Account, t.PipelineID, t.AttemptID, t.InstanceID, t.WorkerGroup,
 		string(t.Status), unixNano(t.NotBefore), t.Hostname, t.LeaseOwner, unixNano(t.LeaseExpires), boolInt(t.Canceled),
 		t.ErrorID, t.ErrorMessage, t.ErrorStack, t.ChangeSeq, unixNano(t.CreatedAt), unixNano(t.UpdatedAt),
 		int64(t.ProgressTimeout))
 }
 
+// taskInserts returns the statements that insert tasks (in queue order,
+// the first at queue position first): their rows and their objects.
+func taskInserts(tasks []*store.Task, first int64) []stmt {
+	out := bulk(`INSERT INTO tasks (`+taskColumns+`)`, 20, len(tasks),
+		func(i int, args []any) []any { return taskArgs(args, tasks[i], first+int64(i)) })
+	return append(out, bulk(`INSERT INTO task_objects (seq, objects)`, 2, len(tasks),
+		func(i int, args []any) []any { return append(args, first+int64(i), nonNilSlice(tasks[i].Objects)) })...)
+}
+
 func (s *DB) loadTasks(ctx context.Context) error {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+taskColumns+` FROM tasks ORDER BY seq`)
+	rows, err := s.db.QueryContext(ctx, `SELECT `+taskColumns+`,
+		(SELECT objects FROM task_objects o WHERE o.seq = tasks.seq) FROM tasks ORDER BY seq`)
 	if err != nil {
 		return err
 	}
@@ -55,9 +67,9 @@ func (s *DB) loadTasks(ctx context.Context) error {
 			u, progress                      int64
 			status                           string
 		)
-		if err := rows.Scan(&t.ID, &seq, &t.Account, &t.PipelineID, &t.AttemptID, &t.InstanceID, &t.WorkerGroup, &t.Objects,
+		if err := rows.Scan(&t.ID, &seq, &t.Account, &t.PipelineID, &t.AttemptID, &t.InstanceID, &t.WorkerGroup,
 			&status, &notBefore, &t.Hostname, &t.LeaseOwner, &lease, &cancel, &t.ErrorID, &t.ErrorMessage, &t.ErrorStack,
-			&t.ChangeSeq, &c, &u, &progress); err != nil {
+			&t.ChangeSeq, &c, &u, &progress, &t.Objects); err != nil {
 			return err
 		}
 		t.ProgressTimeout = time.Duration(progress)
@@ -195,8 +207,7 @@ func (s *DB) TaskEnqueue(ctx context.Context, t *store.Task) error {
 	nt := newTask(t)
 	nt.ChangeSeq = s.nextChange + 1
 	seqNo := s.nextTask + 1
-	seq, err := s.write(stmt{query: `INSERT INTO tasks (` + taskColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		args: taskArgs(nil, nt, seqNo)})
+	seq, err := s.write(taskInserts([]*store.Task{nt}, seqNo)...)
 	if err != nil {
 		s.mu.Unlock()
 		return err

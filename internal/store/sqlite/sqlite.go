@@ -114,9 +114,19 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	// returns, so it survives the death of the process; only an OS crash or
 	// power loss can drop the last commits, and never corrupts the file.
 	// Exclusive locking keeps other processes out (see the package doc).
+	//
+	// The group committer runs many statements in one transaction, so
+	// SQLite keeps a statement journal to undo one failed statement alone;
+	// temp_store(MEMORY) keeps it in memory instead of a temporary file
+	// written with a syscall per page (it never matters after a crash).
+	// wal_autocheckpoint(10000) checkpoints every 10,000 pages (40 MB)
+	// instead of 1,000: the same hot pages (the tail of the task table,
+	// index pages) are written back once per checkpoint, not ten times,
+	// and checkpoint fsyncs are rarer. Commits are as durable either way.
 	dsn := "file:" + (&url.URL{Path: cfg.Path}).EscapedPath() +
 		"?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(2000)" +
-		"&_pragma=locking_mode(EXCLUSIVE)&_pragma=foreign_keys(1)&_txlock=immediate"
+		"&_pragma=locking_mode(EXCLUSIVE)&_pragma=foreign_keys(1)&_pragma=temp_store(MEMORY)" +
+		"&_pragma=wal_autocheckpoint(10000)&_txlock=immediate"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", cfg.Path, err)

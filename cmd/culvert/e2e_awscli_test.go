@@ -335,7 +335,8 @@ func TestAWSCLI(t *testing.T) {
 	// list-runs is a CLI-side command built on QueryObjects over instances
 	// and DescribeObjects. The schedule starts at the first activation, so
 	// there is one run of every component; the activity waits for the two
-	// it depends on, which wait for a runner on the resource.
+	// it depends on, which wait for a runner on the resource, CREATING
+	// until a runner takes its first task.
 	for deadline := time.Now().Add(10 * time.Second); len(instanceStatuses(t, c, id)) < 4 && time.Now().Before(deadline); {
 		time.Sleep(10 * time.Millisecond) // the scheduler's first step is asynchronous
 	}
@@ -345,7 +346,7 @@ func TestAWSCLI(t *testing.T) {
 	for _, r := range runs {
 		status[fmt.Sprint(r["@componentParent"])] = r["@status"]
 	}
-	wantStatus := map[string]any{"Ec2Instance": "RUNNING", "Prepare": "WAITING_FOR_RUNNER", "Stage": "WAITING_FOR_RUNNER",
+	wantStatus := map[string]any{"Ec2Instance": "CREATING", "Prepare": "WAITING_FOR_RUNNER", "Stage": "WAITING_FOR_RUNNER",
 		"ShellCommandActivity": "WAITING_ON_DEPENDENCIES"}
 	if diff := cmp.Diff(wantStatus, status); diff != "" {
 		t.Errorf("list-runs statuses mismatch (-want +got):\n%s\n%v", diff, runs)

@@ -47,6 +47,7 @@ type Node struct {
 	ReportProgressTimeout expr.Period // zero: the queue's default
 	LateAfterTimeout      expr.Period // zero: none
 	PreconditionTimeout   expr.Period // preconditions only; zero: none
+	TerminateAfter        expr.Period // resources only; zero: none
 	Cascade               bool        // failureAndRerunMode is cascade
 
 	OnFail, OnSuccess, OnLateAction []string // action components
@@ -198,6 +199,7 @@ func compileNode(r *pipeline.Resolver, eff *pipeline.Object, t *pipeline.TypeSpe
 	n.ReportProgressTimeout = period("reportProgressTimeout")
 	n.LateAfterTimeout = period("lateAfterTimeout")
 	n.PreconditionTimeout = period("preconditionTimeout")
+	n.TerminateAfter = period("terminateAfter")
 	n.Cascade = strings.EqualFold(str("failureAndRerunMode"), "cascade")
 	n.OnFail = refs(eff, "onFail")
 	n.OnSuccess = refs(eff, "onSuccess")

@@ -50,7 +50,10 @@ func TestCompile(t *testing.T) {
 	base := Node{ScheduleType: TypeTimeseries, Schedule: "Hourly", MaxActive: 1, MaximumRetries: 4, RetryDelay: tenMinutes, Cascade: true}
 	node := func(n Node, edit func(*Node)) Node { edit(&n); return n }
 	want := []Node{
-		node(base, func(n *Node) { n.ID, n.Type, n.Kind, n.Schedule = "Box", "Ec2Resource", pipeline.KindResource, "Daily" }),
+		node(base, func(n *Node) {
+			n.ID, n.Type, n.Kind, n.Schedule = "Box", "Ec2Resource", pipeline.KindResource, "Daily"
+			n.TerminateAfter = expr.Period{Hours: 1}
+		}),
 		node(base, func(n *Node) {
 			n.ID, n.Type, n.Kind, n.Preconditions = "In", "S3DataNode", pipeline.KindDataNode, []string{"Ready"}
 		}),

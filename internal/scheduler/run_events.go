@@ -33,6 +33,9 @@ func (r *Run) TaskClaimed(attemptID, taskID, hostname string, now time.Time) err
 	}
 	r.set(in, pipeline.StatusRunning)
 	r.dirty[in.ID] = true // attemptTimeout starts now
+	if res := r.instances[in.Resource]; res != nil && res.Status == pipeline.StatusCreating {
+		r.set(res, pipeline.StatusRunning) // a runner of the resource is up
+	}
 	return nil
 }
 

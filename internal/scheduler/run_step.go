@@ -101,9 +101,11 @@ func (r *Run) reconcile(in *pipeline.Instance, now time.Time) {
 		default:
 			r.readyActivity(in, node, now)
 		}
-	case pipeline.StatusWaitingForRunner, pipeline.StatusRunning:
+	case pipeline.StatusCreating, pipeline.StatusWaitingForRunner, pipeline.StatusRunning:
 		if node.Kind == pipeline.KindResource {
-			r.maybeStopResource(in, now)
+			if !r.checkTerminateAfter(in, node, now) {
+				r.maybeStopResource(in, now)
+			}
 			return
 		}
 		r.checkAttemptTimeout(in, node, now)
@@ -210,7 +212,9 @@ func (r *Run) readyActivity(in *pipeline.Instance, node *Node, now time.Time) {
 				r.end(in, pipeline.StatusCanceled, now)
 			}
 			return
-		case res.Status != pipeline.StatusRunning:
+		case res.Status != pipeline.StatusRunning && res.Status != pipeline.StatusCreating:
+			// The resource has not started (its interval has not
+			// begun): the activity waits for it.
 			in.Resource = res.ID
 			r.dirty[res.ID] = true
 			return
@@ -371,36 +375,81 @@ func (r *Run) allCreated(id string, from, to time.Time) bool {
 	return len(r.within(id, from, to)) >= last-first
 }
 
+// startResource starts a resource instance at the start of its interval:
+// it is CREATING until a runner of its worker group claims the first task
+// that runs on it, which shows the resource is up (TaskClaimed), then
+// RUNNING. Nothing else needs provisioning here: a resource is its worker
+// group.
 func (r *Run) startResource(in *pipeline.Instance, now time.Time) {
-	// Nothing needs provisioning here: a resource is its worker group, and
-	// it is up as soon as its interval starts.
 	in.ActualStart = now
 	r.touch(in)
-	r.set(in, pipeline.StatusRunning)
+	r.set(in, pipeline.StatusCreating)
+	if node := r.nodeOf(in); node != nil && r.checkTerminateAfter(in, node, now) {
+		return
+	}
 	r.maybeStopResource(in, now)
 }
 
-// maybeStopResource finishes a running resource once every activity
-// instance in its window that runs on it is done and no more will come.
+// maybeStopResource finishes a resource once every activity instance in
+// its window that runs on it is done and no more will come. SHUTTING_DOWN
+// has nothing to wait for here, so it passes at once.
 func (r *Run) maybeStopResource(in *pipeline.Instance, now time.Time) {
-	if in.Status != pipeline.StatusRunning {
+	if in.Status != pipeline.StatusRunning && in.Status != pipeline.StatusCreating {
 		return
 	}
-	for _, c := range r.consumers[in.ComponentID] {
-		if c.rel != relRunsOn {
-			continue
-		}
-		if !r.allCreated(c.id, in.ScheduledStart, in.ScheduledEnd) {
+	for _, x := range r.onResource(in) {
+		if !x.Status.Terminal() {
 			return
 		}
-		for _, x := range r.within(c.id, in.ScheduledStart, in.ScheduledEnd) {
-			if !x.Status.Terminal() {
-				return
-			}
+	}
+	for _, c := range r.consumers[in.ComponentID] {
+		if c.rel == relRunsOn && !r.allCreated(c.id, in.ScheduledStart, in.ScheduledEnd) {
+			return
 		}
 	}
-	// SHUTTING_DOWN has nothing to wait for here, so it passes at once.
 	r.end(in, pipeline.StatusFinished, now)
+}
+
+// onResource returns the activity instances in a resource instance's
+// window that run on it.
+func (r *Run) onResource(in *pipeline.Instance) []*pipeline.Instance {
+	var out []*pipeline.Instance
+	for _, c := range r.consumers[in.ComponentID] {
+		if c.rel == relRunsOn {
+			out = append(out, r.within(c.id, in.ScheduledStart, in.ScheduledEnd)...)
+		}
+	}
+	return out
+}
+
+// checkTerminateAfter ends a resource that has lived for its
+// terminateAfter: it is TIMEDOUT, and so is every unfinished activity
+// instance that runs on it, whose runners are told to stop (§3.3). It
+// reports whether it did.
+func (r *Run) checkTerminateAfter(in *pipeline.Instance, node *Node, now time.Time) bool {
+	if node.TerminateAfter.IsZero() || in.ActualStart.IsZero() {
+		return false
+	}
+	deadline := node.TerminateAfter.AddTo(in.ActualStart, 1)
+	if now.Before(deadline) {
+		r.wakeAt(deadline, in.ID)
+		return false
+	}
+	msg := "Resource " + in.ID + " was terminated after terminateAfter (" + node.TerminateAfter.String() + ")."
+	for _, x := range r.onResource(in) {
+		if x.Status.Terminal() {
+			continue
+		}
+		r.stopHeadAttempt(x, now)
+		if a := r.attempts[x.HeadAttempt]; a != nil && a.Status == pipeline.StatusCanceled && a.ActualEnd.Equal(now) {
+			a.Status, a.ErrorID, a.ErrorMessage = pipeline.StatusTimedOut, "ResourceTerminated", msg
+		}
+		x.ErrorID, x.ErrorMessage = "ResourceTerminated", msg
+		r.end(x, pipeline.StatusTimedOut, now)
+	}
+	in.ErrorID, in.ErrorMessage = "TerminateAfter", msg
+	r.end(in, pipeline.StatusTimedOut, now)
+	return true
 }
 
 func (r *Run) checkAttemptTimeout(in *pipeline.Instance, node *Node, now time.Time) {

@@ -254,15 +254,43 @@ func TestRunResource(t *testing.T) {
 		object("Box", str("type", "Ec2Resource"), str("terminateAfter", "1 hour")),
 		object("A", str("type", "ShellCommandActivity"), str("command", "true"), ref("runsOn", "Box"), str("workerGroup", "ignored")))
 	const box, a = "@Box_2026-01-01T00:00:00", "@A_2026-01-01T00:00:00"
-	h.wantStatus(map[string]pipeline.Status{box: pipeline.StatusRunning, a: pipeline.StatusWaitingForRunner})
+	// The resource is CREATING until a runner of its worker group takes
+	// the first task; its activities queue meanwhile.
+	h.wantStatus(map[string]pipeline.Status{box: pipeline.StatusCreating, a: pipeline.StatusWaitingForRunner})
 	if len(h.tasks) != 1 || h.tasks[0].WorkerGroup != ResourceWorkerGroup("df-TEST", "Box") {
 		t.Fatalf("tasks = %+v, want one on the resource's worker group (runsOn wins over workerGroup)", h.tasks)
 	}
 	if in, _ := h.run.Instance(a); in.Resource != box {
 		t.Errorf("activity's resource = %q, want %s", in.Resource, box)
 	}
-	h.done(h.claim(), pipeline.StatusFinished)
+	attempt := h.claim()
+	h.wantStatus(map[string]pipeline.Status{box: pipeline.StatusRunning, a: pipeline.StatusRunning})
+	h.done(attempt, pipeline.StatusFinished)
 	h.wantStatus(map[string]pipeline.Status{box: pipeline.StatusFinished})
+}
+
+// TestRunTerminateAfter ends a resource that outlives its terminateAfter:
+// it is TIMEDOUT, and so are the activities running on it, whose runners
+// are told to stop.
+func TestRunTerminateAfter(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, "2026-01-01T00:00:00", defaults(), hourly("1"),
+		object("Box", str("type", "Ec2Resource"), str("terminateAfter", "30 minutes")),
+		object("A", str("type", "ShellCommandActivity"), str("command", "sleep 3600"), ref("runsOn", "Box")),
+		object("B", str("type", "ShellCommandActivity"), str("command", "true"), ref("runsOn", "Box"), ref("dependsOn", "A")))
+	const box, a, b = "@Box_2026-01-01T00:00:00", "@A_2026-01-01T00:00:00", "@B_2026-01-01T00:00:00"
+	attempt := h.claim()
+	if !h.wake.Equal(at("2026-01-01T00:30:00")) {
+		t.Errorf("wake = %v, want terminateAfter's deadline 00:30", h.wake)
+	}
+	h.advance(30 * time.Minute)
+	h.wantStatus(map[string]pipeline.Status{box: pipeline.StatusTimedOut, a: pipeline.StatusTimedOut, b: pipeline.StatusTimedOut})
+	if at, _ := h.run.Attempt(attempt); at.Status != pipeline.StatusTimedOut || at.ErrorID != "ResourceTerminated" {
+		t.Errorf("running attempt = %s (%s), want TIMEDOUT (ResourceTerminated)", at.Status, at.ErrorID)
+	}
+	if !slices.Contains(h.log.Cancel, "task-"+attempt) {
+		t.Errorf("cancels = %v, want the running attempt's task", h.log.Cancel)
+	}
 }
 
 func TestRunTimeseriesWaitsForTheEnd(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/culvert/culvert/internal/pipeline"
+	"github.com/culvert/culvert/internal/scheduler"
 	"github.com/culvert/culvert/internal/store"
 )
 
@@ -167,6 +168,14 @@ func (s *Service) ActivatePipeline(ctx context.Context, in *ActivatePipelineInpu
 		return nil, err
 	}
 	now := s.now()
+	// An ondemand pipeline runs once per activation; while a run is in
+	// progress another is refused, as AWS does, so that runs never
+	// overlap. Read before the update: a run the scheduler ends meanwhile
+	// only makes the refusal conservative.
+	run, err := s.store.RunLoad(ctx, who.AccountID, in.PipelineID)
+	if err != nil {
+		return nil, pipelineError(err, in.PipelineID)
+	}
 	_, err = s.store.PipelineUpdate(ctx, who.AccountID, in.PipelineID, func(p *store.Pipeline) error {
 		if p.Latest == nil {
 			return invalidRequest("Pipeline %s has no definition. Put a definition before activating it.", p.ID)
@@ -191,12 +200,25 @@ func (s *Service) ActivatePipeline(ctx context.Context, in *ActivatePipelineInpu
 			doc := appendDefinition(nil, withValues)
 			p.Latest = &store.Definition{Doc: doc, PutAt: now}
 		}
+		activated := now
+		if scheduler.Ondemand(withValues) {
+			if p.State == pipeline.StateScheduled && scheduler.OndemandRunning(run.Instances) {
+				return invalidRequest("Pipeline %s is ondemand and its run started at %s is still in progress; "+
+					"activate it again once the run is done.", p.ID, dateTime(run.Instances[len(run.Instances)-1].ScheduledStart))
+			}
+			// A run's instances are named by its activation second
+			// (@Comp_2026-01-01T00:00:00), so each activation gets a
+			// second of its own, a later one if need be.
+			if last := p.LastActivatedAt.Truncate(time.Second); !activated.Truncate(time.Second).After(last) {
+				activated = last.Add(time.Second)
+			}
+		}
 		p.Active = p.Latest
 		p.State = pipeline.StateScheduled
 		if p.FirstActivatedAt.IsZero() {
-			p.FirstActivatedAt = now
+			p.FirstActivatedAt = activated
 		}
-		p.LastActivatedAt = now
+		p.LastActivatedAt = activated
 		// Intervals before startTimestamp are skipped: the scheduler
 		// resumes from the time the user chose.
 		p.ActivationStart = time.Time{}

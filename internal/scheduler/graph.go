@@ -68,6 +68,37 @@ type Graph struct {
 	index    map[string]int
 }
 
+// Ondemand reports whether def (with the parameter values in force) is an
+// ondemand pipeline: Default's scheduleType is ondemand (§4.2).
+func Ondemand(def *pipeline.Definition) bool {
+	if def.Object(pipeline.DefaultID) == nil {
+		return false
+	}
+	eff, err := pipeline.NewResolver(def).Effective(pipeline.DefaultID)
+	if err != nil {
+		return false
+	}
+	st, err := fieldString(eff, "scheduleType", CompileOptions{Expand: expander(def)})
+	return err == nil && strings.EqualFold(st, TypeOndemand)
+}
+
+// OndemandRunning reports whether the latest run of an ondemand pipeline,
+// its instances with the latest scheduled start (instances ordered by
+// ScheduledStart, as a store's RunState holds them), has one that is not
+// done.
+func OndemandRunning(instances []*pipeline.Instance) bool {
+	for i := len(instances) - 1; i >= 0; i-- {
+		in := instances[i]
+		if !in.ScheduledStart.Equal(instances[len(instances)-1].ScheduledStart) {
+			break
+		}
+		if !in.Status.Terminal() {
+			return true
+		}
+	}
+	return false
+}
+
 // Node returns the node with the given id.
 func (g *Graph) Node(id string) (*Node, bool) {
 	i, ok := g.index[id]

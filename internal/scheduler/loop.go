@@ -432,9 +432,6 @@ func (l *Loop) step(ctx context.Context, pr *pipelineRun, now time.Time) {
 		}
 	}
 	pr.wake = earliest(wake, planWake)
-	if wake.IsZero() {
-		pr.wake = planWake
-	}
 }
 
 // task turns a task order into a store task with its task object.

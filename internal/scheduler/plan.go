@@ -118,8 +118,10 @@ func (c Component) eligible(n int) time.Time {
 	return c.Schedule.Eligible(n, c.ScheduleType)
 }
 
+// earliest returns the earlier of two wake-up times, where zero means
+// none.
 func earliest(a, b time.Time) time.Time {
-	if a.IsZero() || b.Before(a) {
+	if a.IsZero() || (!b.IsZero() && b.Before(a)) {
 		return b
 	}
 	return a

@@ -156,3 +156,16 @@ func BenchmarkPlanYearBackfill(b *testing.B) {
 		}
 	}
 }
+
+func TestEarliest(t *testing.T) {
+	t.Parallel()
+	a, b := at("2026-01-01T00:00:00"), at("2026-01-01T01:00:00")
+	var none time.Time
+	for _, tc := range []struct{ x, y, want time.Time }{
+		{a, b, a}, {b, a, a}, {a, none, a}, {none, b, b}, {none, none, none},
+	} {
+		if got := earliest(tc.x, tc.y); !got.Equal(tc.want) {
+			t.Errorf("earliest(%v, %v) = %v, want %v (zero is no wake-up)", tc.x, tc.y, got, tc.want)
+		}
+	}
+}

@@ -50,9 +50,6 @@ func (h *harness) step() {
 		h.log.Summary = ch.Summary
 	}
 	h.wake = earliest(wake, p.Wake)
-	if p.Wake.IsZero() {
-		h.wake = wake
-	}
 }
 
 // advance moves the clock and steps.

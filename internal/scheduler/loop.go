@@ -248,8 +248,25 @@ func (l *Loop) load(ctx context.Context, p *store.Pipeline, now time.Time) (*pip
 	}
 	for _, t := range state.Tasks {
 		l.applyTask(pr, t, now)
+		if t.Status == store.TaskQueued && !t.Canceled {
+			l.delay(t, now)
+		}
 	}
 	return pr, nil
+}
+
+// delay remembers to wake the pollers of a queued task's worker group
+// when it becomes claimable, which no enqueue will announce: a retry
+// waiting for its retryDelay, queued by this Loop or, before a restart,
+// by another.
+func (l *Loop) delay(t *store.Task, now time.Time) {
+	if !t.NotBefore.After(now) {
+		return
+	}
+	topic := store.TaskTopic(t.Account, t.WorkerGroup)
+	if at, ok := l.delayed[topic]; !ok || t.NotBefore.Before(at) {
+		l.delayed[topic] = t.NotBefore
+	}
 }
 
 // apply brings the pipeline's state into its run.
@@ -424,12 +441,7 @@ func (l *Loop) step(ctx context.Context, pr *pipelineRun, now time.Time) {
 	}
 	pr.doneCommands = nil
 	for _, t := range out.Tasks {
-		if t.NotBefore.After(now) {
-			topic := store.TaskTopic(t.Account, t.WorkerGroup)
-			if at, ok := l.delayed[topic]; !ok || t.NotBefore.Before(at) {
-				l.delayed[topic] = t.NotBefore
-			}
-		}
+		l.delay(t, now)
 	}
 	pr.wake = earliest(wake, planWake)
 }

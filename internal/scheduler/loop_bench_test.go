@@ -165,7 +165,7 @@ func yearDefinition(n int, start time.Time) *pipeline.Definition {
 
 // activate creates the pipeline and activates doc as ActivatePipeline
 // does: Latest and Active the same version, SCHEDULED, activated at now.
-func activate(b *testing.B, st store.Store, account, pid string, doc []byte, now time.Time) {
+func activate(b testing.TB, st store.Store, account, pid string, doc []byte, now time.Time) {
 	b.Helper()
 	ctx := context.Background()
 	if _, _, err := st.PipelineCreate(ctx, &store.PipelineCreateParams{

@@ -1,0 +1,79 @@
+package scheduler_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/culvert/culvert/internal/pipeline"
+	"github.com/culvert/culvert/internal/scheduler"
+	"github.com/culvert/culvert/internal/store"
+	"github.com/culvert/culvert/internal/store/sqlite"
+)
+
+// TestLoopWakesForRetryAfterRestart checks that a Loop started over a
+// store holding a retry that waits for its retryDelay wakes the worker
+// group's pollers when the retry becomes claimable, as the Loop that
+// queued it would have: no enqueue announces that moment.
+func TestLoopWakesForRetryAfterRestart(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	st, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(t.TempDir(), "culvert.db"), Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	const account, pid, wg = "123456789012", "df-RETRYWAKE01", "wg-retry"
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	str, ref := pipeline.String, pipeline.Ref
+	doc, err := json.Marshal(&pipeline.Definition{Objects: []pipeline.Object{
+		{ID: "Default", Name: "Default", Fields: []pipeline.Field{str("scheduleType", "cron"), ref("schedule", "Once"),
+			str("workerGroup", wg), str("maximumRetries", "1"), str("retryDelay", "10 minutes")}},
+		{ID: "Once", Name: "Once", Fields: []pipeline.Field{str("type", "Schedule"), str("period", "1 day"),
+			str("startDateTime", "2026-01-01T00:00:00"), str("occurrences", "1")}},
+		{ID: "Work", Name: "Work", Fields: []pipeline.Field{str("type", "ShellCommandActivity"), str("command", "false")}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	activate(t, st, account, pid, doc, t0)
+
+	now := t0
+	loop, err := scheduler.NewLoop(scheduler.LoopConfig{Store: st, Now: func() time.Time { return now }, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	loop.Pass(ctx)
+	task, err := st.TaskClaim(ctx, &store.TaskClaimParams{Account: account, WorkerGroup: wg, Owner: "r", LeaseUntil: now.Add(time.Hour), Now: now})
+	if err != nil {
+		t.Fatalf("TaskClaim: %v", err)
+	}
+	if _, err := st.TaskComplete(ctx, &store.TaskCompleteParams{Account: account, ID: task.ID, Status: store.TaskFailed, Now: now}); err != nil {
+		t.Fatal(err)
+	}
+	loop.Pass(ctx) // queues the retry, claimable at 00:10
+
+	// A new Loop, as after a restart, over the same store.
+	now = t0.Add(time.Minute)
+	restarted, err := scheduler.NewLoop(scheduler.LoopConfig{Store: st, Now: func() time.Time { return now }, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if next := restarted.Pass(ctx); next.IsZero() || next.After(t0.Add(10*time.Minute)) {
+		t.Fatalf("restarted Loop's next pass = %v, want by 00:10 when the retry becomes claimable", next)
+	}
+	wake, cancel := st.Notifier().Subscribe(store.TaskTopic(account, wg))
+	defer cancel()
+	now = t0.Add(10 * time.Minute)
+	restarted.Pass(ctx)
+	select {
+	case <-wake:
+	default:
+		t.Fatal("the worker group's pollers were not woken when the retry became claimable")
+	}
+}

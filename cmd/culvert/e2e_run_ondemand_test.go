@@ -19,12 +19,6 @@ import (
 // three sets of instances, one per activation, each run handed out in
 // dependency order and FINISHED, the pipeline FINISHED after each.
 func TestSDKOndemandActivations(t *testing.T) {
-	t.Skip("BUG: an ActivatePipeline of an ondemand pipeline in the same wall-clock second as the previous one adds no run. " +
-		"scheduler.Run.AddOndemandRun truncates the activation time to the second and names the run's instances by it " +
-		"(@Extract_<second>), so the new run's ids are the previous run's and nothing is added: ActivatePipeline answers {}, " +
-		"the pipeline goes SCHEDULED and straight back to FINISHED, and no task is queued. A runner that completes a short " +
-		"run and reactivates at once hits it (here: activation 2 or 3 adds nothing in most runs); " +
-		"docs/assumptions/0014 says each activation adds one run.")
 	t.Parallel()
 	s := mustRunServer(t)
 	c := s.devClient()

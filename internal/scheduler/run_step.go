@@ -140,6 +140,9 @@ func (r *Run) end(in *pipeline.Instance, s pipeline.Status, now time.Time) {
 	if node == nil {
 		return
 	}
+	if s.Failed() && node.Cascade {
+		r.cancelPreconditions(in, node, now)
+	}
 	var actions []string
 	event := ""
 	switch {
@@ -150,6 +153,21 @@ func (r *Run) end(in *pipeline.Instance, s pipeline.Status, now time.Time) {
 	}
 	for _, a := range actions {
 		r.out.Actions = append(r.out.Actions, ActionOrder{ActionID: a, InstanceID: in.ID, Event: event})
+	}
+}
+
+// cancelPreconditions cancels the checks of a failed instance's
+// preconditions still under way: the failure of an object "propagates to
+// any associated preconditions, which change to the CANCELED state" (§5.4).
+func (r *Run) cancelPreconditions(in *pipeline.Instance, node *Node, now time.Time) {
+	for _, p := range node.Preconditions {
+		pin := r.instances[r.preconditionInstanceID(p, in)]
+		if pin == nil || pin.Status.Terminal() {
+			continue
+		}
+		r.stopHeadAttempt(pin, now)
+		pin.CancellationReason = in.ID + " is " + string(in.Status)
+		r.end(pin, pipeline.StatusCanceled, now)
 	}
 }
 

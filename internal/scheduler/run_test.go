@@ -491,6 +491,39 @@ func TestRunPreconditions(t *testing.T) {
 	}
 }
 
+// TestRunCascadeCancelsPreconditions fails a data node through one of its
+// preconditions: with cascade, the check of its other precondition, still
+// under way, is CANCELED and its runner told to stop (§5.4).
+func TestRunCascadeCancelsPreconditions(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, "2026-01-01T00:00:00", defaults(str("failureAndRerunMode", "cascade")), hourly("1"),
+		object("In", str("type", "S3DataNode"), str("directoryPath", "s3://in/"), ref("precondition", "Quick"),
+			ref("precondition", "Slow"), str("workerGroup", "wg-nodes")),
+		object("Quick", str("type", "ShellCommandPrecondition"), str("command", "false"), str("retryDelay", "5 minutes"),
+			str("preconditionTimeout", "5 minutes")),
+		object("Slow", str("type", "ShellCommandPrecondition"), str("command", "sleep 3600")))
+	const in0, quick, slow = "@In_2026-01-01T00:00:00", "@Quick_2026-01-01T00:00:00", "@Slow_2026-01-01T00:00:00"
+	first := h.claim()
+	second := h.claim()
+	if first != quick+"_Attempt=1" || second != slow+"_Attempt=1" {
+		t.Fatalf("claimed %s and %s, want the two checks", first, second)
+	}
+	check := first
+	for i := 0; h.status(quick) != pipeline.StatusFailed && i < 5; i++ {
+		if err := h.run.TaskFalse(check, h.now); err != nil {
+			t.Fatal(err)
+		}
+		h.advance(5 * time.Minute)
+		if h.status(quick) != pipeline.StatusFailed {
+			check = h.claim()
+		}
+	}
+	h.wantStatus(map[string]pipeline.Status{quick: pipeline.StatusFailed, in0: pipeline.StatusCascadeFailed, slow: pipeline.StatusCanceled})
+	if !slices.Contains(h.log.Cancel, "task-"+second) {
+		t.Errorf("cancels = %v, want the running check's task", h.log.Cancel)
+	}
+}
+
 func TestRunDeactivate(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, "2026-01-01T00:00:00", defaults(str("maxActiveInstances", "2")), hourly("3"), shell("A"))

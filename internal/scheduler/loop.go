@@ -33,8 +33,9 @@ type LoopConfig struct {
 	// MaxCreate bounds the instances one step creates and persists in one
 	// transaction (default 5,000); a long backfill takes several steps.
 	MaxCreate int
-	// ReapEvery is how often expired task leases are looked for (default
-	// five seconds). A lost lease is noticed within this much of expiring.
+	// ReapEvery is how soon reaping expired task leases is tried again
+	// after the store failed to say when the next lease ends (default five
+	// seconds). Otherwise a lease is reaped as it ends.
 	ReapEvery time.Duration
 	// BuildTask makes task objects; the default is BuildTaskObject over
 	// the run's bound instances.
@@ -148,13 +149,24 @@ func (l *Loop) Pass(ctx context.Context) time.Time {
 	if err := l.sync(ctx, now); err != nil {
 		l.cfg.Logger.Error("scheduler: reading pipelines", "err", err)
 	}
-	if !now.Before(l.nextReap) {
+	if l.nextReap.IsZero() || !now.Before(l.nextReap) {
 		if n, err := l.st.TaskReap(ctx, now); err != nil {
 			l.cfg.Logger.Error("scheduler: reaping leases", "err", err)
 		} else if n > 0 {
 			l.cfg.Logger.Info("scheduler: task leases expired", "tasks", n)
 		}
+	}
+	// The next reap is due when the earliest lease out ends (a lease
+	// extended meanwhile only costs a pass that reaps nothing); with none
+	// out, only a claim, which wakes the scheduler, can make one due.
+	switch lease, err := l.st.TaskLeaseNext(ctx); {
+	case err != nil:
+		l.cfg.Logger.Error("scheduler: reading leases", "err", err)
 		l.nextReap = now.Add(l.cfg.ReapEvery)
+	case lease.IsZero():
+		l.nextReap = time.Time{}
+	default:
+		l.nextReap = lease.Add(time.Nanosecond) // TaskReap takes leases that ended before now
 	}
 	if err := l.feed(ctx, now); err != nil {
 		l.cfg.Logger.Error("scheduler: reading task changes", "err", err)

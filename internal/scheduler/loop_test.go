@@ -77,3 +77,44 @@ func TestLoopWakesForRetryAfterRestart(t *testing.T) {
 		t.Fatal("the worker group's pollers were not woken when the retry became claimable")
 	}
 }
+
+// TestLoopWakesForLeases checks that an idle Loop does not wake at all,
+// and that one with a lease out wakes when it ends and reaps it.
+func TestLoopWakesForLeases(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	st, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(t.TempDir(), "culvert.db"), Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	loop, err := scheduler.NewLoop(scheduler.LoopConfig{Store: st, Now: func() time.Time { return now }, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if next := loop.Pass(ctx); !next.IsZero() {
+		t.Fatalf("idle Loop's next pass = %v, want none: nothing is due until an event", next)
+	}
+	const account = "123456789012"
+	if _, _, err := st.PipelineCreate(ctx, &store.PipelineCreateParams{Account: account, ID: "df-LEASES00001", Name: "p", UniqueID: "u", Now: now}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.TaskEnqueue(ctx, &store.Task{ID: "t-1", Account: account, PipelineID: "df-LEASES00001", WorkerGroup: "wg", CreatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	ends := now.Add(2 * time.Minute)
+	if _, err := st.TaskClaim(ctx, &store.TaskClaimParams{Account: account, WorkerGroup: "wg", Owner: "r", LeaseUntil: ends, Now: now}); err != nil {
+		t.Fatal(err)
+	}
+	next := loop.Pass(ctx)
+	if next.Before(ends) || next.After(ends.Add(time.Second)) {
+		t.Fatalf("next pass with a lease out = %v, want as the lease ends (%v)", next, ends)
+	}
+	now = next
+	loop.Pass(ctx)
+	if _, err := st.TaskComplete(ctx, &store.TaskCompleteParams{Account: account, ID: "t-1", Status: store.TaskFinished, Now: now}); err == nil {
+		t.Error("the runner completed a task whose lease ended: it was not reaped")
+	}
+}

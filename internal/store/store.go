@@ -441,6 +441,11 @@ type Store interface {
 	// now, and returns how many it marked; if any, it wakes the scheduler.
 	TaskReap(ctx context.Context, now time.Time) (int, error)
 
+	// TaskLeaseNext returns the earliest lease end among claimed tasks,
+	// zero if none: when TaskReap may next find work. A progress report
+	// may extend that lease later without waking anyone.
+	TaskLeaseNext(ctx context.Context) (time.Time, error)
+
 	// Notifier returns the notifier that wakes long-polls when tasks appear.
 	Notifier() Notifier
 

@@ -54,6 +54,7 @@ func Run(t *testing.T, opts Options) {
 	t.Run("TaskProgressTimeout", func(t *testing.T) { testTaskProgressTimeout(t, opts) })
 	t.Run("TaskReap", func(t *testing.T) { testTaskReap(t, opts) })
 	t.Run("TaskChanges", func(t *testing.T) { testTaskChanges(t, opts) })
+	t.Run("TaskLeaseNext", func(t *testing.T) { testTaskLeaseNext(t, opts) })
 	t.Run("TaskNextAvailable", func(t *testing.T) { testTaskNextAvailable(t, opts) })
 	t.Run("RunApply", func(t *testing.T) { testRunApply(t, opts) })
 	t.Run("RunLoad", func(t *testing.T) { testRunLoad(t, opts) })

@@ -106,8 +106,11 @@ func (r *run) putAttempts(as []*pipeline.Attempt) {
 // mergeSorted inserts add (sorted, none equal to an element of list) into
 // the sorted list and reports whether the result is still shared. A list
 // readers may hold is only ever appended to, or copied; otherwise the merge
-// runs in place from the back, so a large backfill arriving in batches
-// moves each instance pointer once per batch and allocates only to grow.
+// runs in place from the back. Each element of add finds its place by
+// binary search and the elements of list between two places move with one
+// copy, so a merge compares O(len(add) × log len(list)) times: attempt ids
+// are random, and comparing every element of a run's attempts on every
+// step cost the scheduler more than the step itself in a long run.
 func mergeSorted[T any](list, add []T, cmp func(a, b T) int, shared bool) ([]T, bool) {
 	if len(add) == 0 {
 		return list, shared
@@ -115,34 +118,27 @@ func mergeSorted[T any](list, add []T, cmp func(a, b T) int, shared bool) ([]T, 
 	if len(list) == 0 || cmp(list[len(list)-1], add[0]) < 0 {
 		return append(list, add...), shared
 	}
-	if shared {
-		out := make([]T, 0, len(list)+len(add))
-		i, j := 0, 0
-		for i < len(list) && j < len(add) {
-			if cmp(list[i], add[j]) < 0 {
-				out = append(out, list[i])
-				i++
-			} else {
-				out = append(out, add[j])
-				j++
-			}
-		}
-		out = append(append(out, list[i:]...), add[j:]...)
-		return out, false
-	}
 	n := len(list)
-	list = slices.Grow(list, len(add))[:n+len(add)]
-	i, j := n-1, len(add)-1
-	for k := len(list) - 1; j >= 0; k-- {
-		if i >= 0 && cmp(list[i], add[j]) > 0 {
-			list[k] = list[i]
-			i--
-		} else {
-			list[k] = add[j]
-			j--
-		}
+	var out []T
+	if shared {
+		out = make([]T, n+len(add))
+	} else {
+		out = slices.Grow(list, len(add))[:n+len(add)]
 	}
-	return list, false
+	// list[:i] is still in place; out[k:] is final. k-i is the number of
+	// elements of add not yet placed, so a block moves right, never over
+	// an element not yet moved.
+	i, k := n, n+len(add)
+	for j := len(add) - 1; j >= 0; j-- {
+		p, _ := slices.BinarySearchFunc(list[:i], add[j], cmp)
+		k -= i - p
+		copy(out[k:], list[p:i])
+		k--
+		out[k] = add[j]
+		i = p
+	}
+	copy(out[:i], list[:i]) // a fresh copy needs the head; in place it is there
+	return out, false
 }
 
 // doneCommands removes the commands with the given Seqs.

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"sync"
 	"sync/atomic"
 )
@@ -121,6 +122,11 @@ func (c *committer) run() {
 	defer close(c.stopped)
 	for range c.wake {
 		for {
+			// Yield first: the goroutines of requests about to write are
+			// often runnable already, and one commit of all their writes
+			// costs less than a commit each. With nothing else runnable,
+			// Gosched returns at once.
+			runtime.Gosched()
 			c.mu.Lock()
 			batch := c.pending
 			c.pending = nil

@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/datapipeline"
+	"github.com/culvert/culvert/internal/measure"
 )
 
 // The development key, accepted on loopback when no --credentials file is
@@ -159,10 +160,22 @@ func startServer(t *testing.T, getenv func(string) string, args ...string) (*tes
 // newClient returns a Data Pipeline client for baseURL with static
 // credentials. It makes one attempt per call, so a failure surfaces at once
 // instead of after the SDK's back-off.
+//
+// Request bodies are buffered (measure.BufferingTransport): the SDK closes
+// its request body stream once the response arrives, and on loopback a
+// response can arrive while net/http's writeLoop still reads that stream
+// to its end, which then fails and closes the connection under the
+// response being read (use of closed network connection;
+// aws/aws-sdk-go-v2#2737).
 func newClient(baseURL, akid, secret string, hc *http.Client) *datapipeline.Client {
 	if hc == nil {
 		hc = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
 	}
+	base := hc.Transport
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	hc = &http.Client{Transport: &measure.BufferingTransport{Base: base}, Timeout: hc.Timeout}
 	return datapipeline.New(datapipeline.Options{
 		BaseEndpoint:     aws.String(baseURL),
 		Region:           "us-east-1",

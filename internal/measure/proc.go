@@ -3,7 +3,7 @@
 // CPU and memory of a process and the machine, the live heap, nearest-rank
 // percentiles, error tallies, and a Data Pipeline client for load that
 // never retries and can replay its requests. It is imported by benchmarks
-// only, never by culvert itself.
+// and tests only, never by culvert itself.
 package measure
 
 import (

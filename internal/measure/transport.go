@@ -38,9 +38,13 @@ func NewClient(endpoint, region string, conns int, timeout time.Duration) *datap
 }
 
 // BufferingTransport reads every request body into memory and makes it
-// replayable (GetBody), so that net/http can resend a request whose pooled
-// connection turned out to be closed, instead of the SDK reporting "use of
-// closed network connection" (aws/aws-sdk-go-v2#2737).
+// replayable (GetBody). aws-sdk-go-v2 closes its request body stream once
+// the response arrives; on loopback the response can come while net/http's
+// writeLoop still reads that stream to its end, and the failed read closes
+// the connection under the response being read ("use of closed network
+// connection", aws/aws-sdk-go-v2#2737). A buffered body is the transport's
+// own, so nothing closes it early, and a request whose pooled connection
+// turned out closed can be sent again.
 type BufferingTransport struct{ Base http.RoundTripper }
 
 // RoundTrip implements [http.RoundTripper].

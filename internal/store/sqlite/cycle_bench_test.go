@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -50,7 +51,7 @@ func BenchmarkTaskCycle(b *testing.B) {
 			in := &pipeline.Instance{ID: fmt.Sprintf("@Activity%02d_%08d", i%16, i), ComponentID: fmt.Sprintf("Activity%02d", i%16),
 				ScheduledStart: now.Add(time.Duration(i) * time.Minute), Status: pipeline.StatusWaitingForRunner}
 			a := &pipeline.Attempt{ID: in.ID + "_Attempt=1", InstanceID: in.ID, N: 1, Status: pipeline.StatusWaitingForRunner,
-				TaskID: fmt.Sprintf("task-%026d", i)}
+				TaskID: rand.Text()} // random, as the scheduler's are
 			c.Instances = append(c.Instances, in)
 			c.Attempts = append(c.Attempts, a)
 			c.Tasks = append(c.Tasks, &store.Task{ID: a.TaskID, AttemptID: a.ID, InstanceID: in.ID, WorkerGroup: group,

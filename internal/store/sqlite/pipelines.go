@@ -208,12 +208,21 @@ func (s *DB) PipelineDelete(ctx context.Context, account, id string, now time.Ti
 		s.mu.Unlock()
 		return err
 	}
-	seq, err := s.write(
-		stmt{query: `UPDATE pipelines SET deleted_at = ?, tags = '[]', paused = '[]', latest_version = NULL, active_version = NULL WHERE id = ?`,
+	// Tasks are found by queue position (the table has no other index),
+	// which only memory knows.
+	var taskSeqs []int64
+	if r := s.runs[id]; r != nil {
+		for _, t := range r.tasks {
+			taskSeqs = append(taskSeqs, s.tasks[t.ID].seq)
+		}
+	}
+	stmts := []stmt{
+		{query: `UPDATE pipelines SET deleted_at = ?, tags = '[]', paused = '[]', latest_version = NULL, active_version = NULL WHERE id = ?`,
 			args: []any{unixNano(now), id}},
-		stmt{query: `DELETE FROM definitions WHERE pipeline_id = ?`, args: []any{id}},
-		stmt{query: `DELETE FROM task_objects WHERE seq IN (SELECT seq FROM tasks WHERE pipeline_id = ?)`, args: []any{id}},
-		stmt{query: `DELETE FROM tasks WHERE pipeline_id = ?`, args: []any{id}},
+		{query: `DELETE FROM definitions WHERE pipeline_id = ?`, args: []any{id}},
+	}
+	stmts = append(stmts, taskDeletes(taskSeqs)...)
+	stmts = append(stmts,
 		stmt{query: `DELETE FROM instances WHERE pipeline_id = ?`, args: []any{id}},
 		stmt{query: `DELETE FROM attempts WHERE pipeline_id = ?`, args: []any{id}},
 		stmt{query: `DELETE FROM commands WHERE pipeline_id = ?`, args: []any{id}},
@@ -221,6 +230,7 @@ func (s *DB) PipelineDelete(ctx context.Context, account, id string, now time.Ti
 		// store must not issue it again.
 		counterStmt("change_seq", s.nextChange),
 	)
+	seq, err := s.write(stmts...)
 	if err != nil {
 		s.mu.Unlock()
 		return err

@@ -185,9 +185,9 @@ func (s *DB) RunApply(ctx context.Context, c *store.RunChanges) error {
 		func(i int, args []any) []any { return attemptArgs(args, pid, ats[i]) })...)
 	stmts = append(stmts, taskInserts(tasks, firstTask)...)
 	if len(canceled) > 0 {
-		stmts = append(stmts, stmt{query: `UPDATE tasks SET canceled = 1, change_seq = ?, updated_at = ? WHERE id = ?`, n: len(canceled),
+		stmts = append(stmts, stmt{query: `UPDATE tasks SET canceled = 1, change_seq = ?, updated_at = ? WHERE seq = ?`, n: len(canceled),
 			fill: func(i int, args []any) []any {
-				return append(args, canceled[i].ChangeSeq, unixNano(canceled[i].UpdatedAt), canceled[i].ID)
+				return append(args, canceled[i].ChangeSeq, unixNano(canceled[i].UpdatedAt), cancelRefs[i].seq)
 			}})
 	}
 	if len(doneSeqs) > 0 {

@@ -53,6 +53,19 @@ func taskInserts(tasks []*store.Task, first int64) []stmt {
 		func(i int, args []any) []any { return append(args, first+int64(i), nonNilSlice(tasks[i].Objects)) })...)
 }
 
+// taskDeletes returns the statements that delete the tasks at the given
+// queue positions, rows and objects.
+func taskDeletes(seqs []int64) []stmt {
+	if len(seqs) == 0 {
+		return nil
+	}
+	fill := func(i int, args []any) []any { return append(args, seqs[i]) }
+	return []stmt{
+		{query: `DELETE FROM task_objects WHERE seq = ?`, n: len(seqs), fill: fill},
+		{query: `DELETE FROM tasks WHERE seq = ?`, n: len(seqs), fill: fill},
+	}
+}
+
 func (s *DB) loadTasks(ctx context.Context) error {
 	rows, err := s.db.QueryContext(ctx, `SELECT `+taskColumns+`,
 		(SELECT objects FROM task_objects o WHERE o.seq = tasks.seq) FROM tasks ORDER BY seq`)
@@ -247,8 +260,8 @@ func (s *DB) TaskClaim(ctx context.Context, p *store.TaskClaimParams) (*store.Ta
 	nt := *found.t
 	nt.Status, nt.LeaseOwner, nt.LeaseExpires, nt.Hostname, nt.UpdatedAt = store.TaskClaimed, p.Owner, p.LeaseUntil.UTC(), p.Hostname, p.Now.UTC()
 	nt.ChangeSeq = s.nextChange + 1
-	seq, err := s.write(stmt{query: `UPDATE tasks SET status = ?, lease_owner = ?, lease_expires = ?, hostname = ?, change_seq = ?, updated_at = ? WHERE id = ?`,
-		args: []any{string(nt.Status), nt.LeaseOwner, unixNano(nt.LeaseExpires), nt.Hostname, nt.ChangeSeq, unixNano(nt.UpdatedAt), nt.ID}})
+	seq, err := s.write(stmt{query: `UPDATE tasks SET status = ?, lease_owner = ?, lease_expires = ?, hostname = ?, change_seq = ?, updated_at = ? WHERE seq = ?`,
+		args: []any{string(nt.Status), nt.LeaseOwner, unixNano(nt.LeaseExpires), nt.Hostname, nt.ChangeSeq, unixNano(nt.UpdatedAt), found.seq}})
 	if err != nil {
 		s.mu.Unlock()
 		return nil, err
@@ -289,8 +302,8 @@ func (s *DB) TaskProgress(ctx context.Context, p *store.TaskProgressParams) (*st
 	if nt.ProgressTimeout > 0 {
 		nt.LeaseExpires = p.Now.Add(nt.ProgressTimeout).UTC()
 	}
-	seq, err := s.write(stmt{query: `UPDATE tasks SET lease_expires = ?, updated_at = ? WHERE id = ?`,
-		args: []any{unixNano(nt.LeaseExpires), unixNano(nt.UpdatedAt), nt.ID}})
+	seq, err := s.write(stmt{query: `UPDATE tasks SET lease_expires = ?, updated_at = ? WHERE seq = ?`,
+		args: []any{unixNano(nt.LeaseExpires), unixNano(nt.UpdatedAt), ref.seq}})
 	if err != nil {
 		s.mu.Unlock()
 		return nil, err
@@ -314,8 +327,8 @@ func (s *DB) TaskComplete(ctx context.Context, p *store.TaskCompleteParams) (*st
 	nt := *ref.t
 	nt.Status, nt.ErrorID, nt.ErrorMessage, nt.ErrorStack, nt.UpdatedAt = p.Status, p.ErrorID, p.ErrorMessage, p.ErrorStack, p.Now.UTC()
 	nt.ChangeSeq = s.nextChange + 1
-	seq, err := s.write(stmt{query: `UPDATE tasks SET status = ?, error_id = ?, error_message = ?, error_stack = ?, change_seq = ?, updated_at = ? WHERE id = ?`,
-		args: []any{string(nt.Status), nt.ErrorID, nt.ErrorMessage, nt.ErrorStack, nt.ChangeSeq, unixNano(nt.UpdatedAt), nt.ID}})
+	seq, err := s.write(stmt{query: `UPDATE tasks SET status = ?, error_id = ?, error_message = ?, error_stack = ?, change_seq = ?, updated_at = ? WHERE seq = ?`,
+		args: []any{string(nt.Status), nt.ErrorID, nt.ErrorMessage, nt.ErrorStack, nt.ChangeSeq, unixNano(nt.UpdatedAt), ref.seq}})
 	if err != nil {
 		s.mu.Unlock()
 		return nil, err
@@ -352,10 +365,10 @@ func (s *DB) TaskReap(ctx context.Context, now time.Time) (int, error) {
 		nt.Status, nt.UpdatedAt, nt.ChangeSeq = store.TaskLost, now.UTC(), s.nextChange+int64(i)+1
 		lost[i] = &nt
 	}
-	seq, err := s.write(stmt{query: `UPDATE tasks SET status = ?, change_seq = ?, updated_at = ? WHERE id = ?`, n: len(lost),
+	seq, err := s.write(stmt{query: `UPDATE tasks SET status = ?, change_seq = ?, updated_at = ? WHERE seq = ?`, n: len(lost),
 		fill: func(i int, args []any) []any {
 			t := lost[i]
-			return append(args, string(t.Status), t.ChangeSeq, unixNano(t.UpdatedAt), t.ID)
+			return append(args, string(t.Status), t.ChangeSeq, unixNano(t.UpdatedAt), expired[i].seq)
 		}})
 	if err != nil {
 		s.mu.Unlock()

@@ -142,6 +142,17 @@ func TestSDKPipelineRuns(t *testing.T) {
 		if got, want := attemptField(task, "command"), []string{"echo hello " + scheduled.Format("2006-01-02 15:04")}; !slices.Equal(got, want) {
 			t.Errorf("task %d command = %q, want %q (evaluated)", i, got, want)
 		}
+		if i == 0 {
+			// The acknowledgement is a progress report, which the
+			// running attempt shows.
+			running, err := c.DescribeObjects(ctx, &datapipeline.DescribeObjectsInput{PipelineId: aws.String(id), ObjectIds: []string{wantAttempt}})
+			if err != nil || len(running.PipelineObjects) != 1 {
+				t.Fatalf("DescribeObjects(%s) = %v, %v", wantAttempt, running, err)
+			}
+			if got := fieldValues(running.PipelineObjects[0].Fields, "reportProgressTime"); len(got) != 1 {
+				t.Errorf("running attempt's reportProgressTime = %q, want the acknowledgement's time", got)
+			}
+		}
 		runner.finish(ctx, task, types.TaskStatusFinished, "")
 	}
 	// The pipeline and its component report their health and run times.
@@ -179,7 +190,8 @@ func TestSDKPipelineRuns(t *testing.T) {
 		t.Fatalf("DescribeObjects(%s) = %v, %v", first, objs, err)
 	}
 	af := objs.PipelineObjects[0].Fields
-	if field(t, af, "@status") != "FINISHED" || field(t, af, "hostname") != "runner.test" || field(t, af, "@sphere") != "ATTEMPT" {
+	if field(t, af, "@status") != "FINISHED" || field(t, af, "hostname") != "runner.test" || field(t, af, "@sphere") != "ATTEMPT" ||
+		field(t, af, "reportProgressTime") == "" {
 		t.Errorf("attempt = %+v", objs.PipelineObjects[0])
 	}
 	// EvaluateExpression in an instance's context sees its runtime fields.

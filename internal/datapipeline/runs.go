@@ -17,6 +17,7 @@ type runView struct {
 	// links derives instances' input and output links; nil until a
 	// definition is known (linker).
 	links *pipeline.Linker
+	tasks map[string]*store.Task // by id, built on first need
 }
 
 // linker makes the view derive instance links from def, the pipeline's
@@ -90,9 +91,30 @@ func (v *runView) object(pipelineID, id string) (*pipeline.Object, bool) {
 		return &pipeline.Object{ID: in.ID, Name: in.ID, Fields: pipeline.InstanceFields(pipelineID, in, v.linksOf(in))}, true
 	}
 	if a, in := v.attempt(id); a != nil {
-		return &pipeline.Object{ID: a.ID, Name: a.ID, Fields: pipeline.AttemptFields(pipelineID, in, a)}, true
+		return &pipeline.Object{ID: a.ID, Name: a.ID, Fields: pipeline.AttemptFields(pipelineID, in, v.progressed(a))}, true
 	}
 	return nil, false
+}
+
+// progressed returns a with its reportProgressTime as its task knows it:
+// progress reports reach the task, not the scheduler, which copies the
+// last one's time to the attempt only when the task ends.
+func (v *runView) progressed(a *pipeline.Attempt) *pipeline.Attempt {
+	if a.TaskID == "" || a.Status.Terminal() {
+		return a
+	}
+	if v.tasks == nil {
+		v.tasks = make(map[string]*store.Task, len(v.state.Tasks))
+		for _, t := range v.state.Tasks {
+			v.tasks[t.ID] = t
+		}
+	}
+	if t := v.tasks[a.TaskID]; t != nil && t.ProgressedAt.After(a.ReportProgressTime) {
+		c := *a
+		c.ReportProgressTime = t.ProgressedAt
+		return &c
+	}
+	return a
 }
 
 // evaluator returns an Evaluator over def that also knows the run's
@@ -107,7 +129,7 @@ func (v *runView) evaluator(pipelineID string, version int64, def *pipeline.Defi
 	}
 	for _, a := range v.state.Attempts {
 		if in := byID[a.InstanceID]; in != nil {
-			rt.AddAttempt(in, v.linksOf(in), a)
+			rt.AddAttempt(in, v.linksOf(in), v.progressed(a))
 		}
 	}
 	return pipeline.NewEvaluator(def, rt.Func())

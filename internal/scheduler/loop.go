@@ -341,6 +341,11 @@ func (l *Loop) feed(ctx context.Context, now time.Time) error {
 // same state twice changes nothing, so replays are safe.
 func (l *Loop) applyTask(pr *pipelineRun, t *store.Task, now time.Time) {
 	var err error
+	if t.Status.Done() && !t.ProgressedAt.IsZero() {
+		// Progress reports are not in the feed; the attempt keeps the
+		// last one's time when its task ends.
+		_ = pr.run.TaskProgress(t.AttemptID, t.ProgressedAt)
+	}
 	switch t.Status {
 	case store.TaskClaimed:
 		if a, ok := pr.run.Attempt(t.AttemptID); ok && a.Status == pipeline.StatusWaitingForRunner {

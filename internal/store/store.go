@@ -151,6 +151,10 @@ type Task struct {
 	ErrorStack   string
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
+	// ProgressedAt is when the runner last reported progress
+	// (TaskProgress), zero until it first does: the attempt's
+	// reportProgressTime.
+	ProgressedAt time.Time
 }
 
 // TaskStatus is where a task is in its queue lifecycle.
@@ -434,7 +438,8 @@ type Store interface {
 	// TaskProgress extends the lease of a claimed task and returns it, so the
 	// caller can see whether it was canceled. It returns ErrNotFound if the
 	// account has no such task, or the task is still queued or done.
-	// Progress is not a change in the TaskChanges feed.
+	// It records p.Now as the task's ProgressedAt. Progress is not a
+	// change in the TaskChanges feed.
 	TaskProgress(ctx context.Context, p *TaskProgressParams) (*Task, error)
 
 	// TaskReap marks LOST every claimed task whose lease expired before

@@ -35,19 +35,19 @@ func (e feedEntry) live() bool { return !e.ref.dropped && e.ref.t.ChangeSeq == e
 // migrations/0005_task_objects.sql).
 const taskColumns = `id, seq, account, pipeline_id, attempt_id, instance_id, worker_group, status, not_before,
 	hostname, lease_owner, lease_expires, canceled, error_id, error_message, error_stack, change_seq, created_at, updated_at,
-	progress_timeout`
+	progress_timeout, progressed_at`
 
 func taskArgs(args []any, t *store.Task, seq int64) []any {
 	return append(args, t.ID, seq, t.Account, t.PipelineID, t.AttemptID, t.InstanceID, t.WorkerGroup,
 		string(t.Status), unixNano(t.NotBefore), t.Hostname, t.LeaseOwner, unixNano(t.LeaseExpires), boolInt(t.Canceled),
 		t.ErrorID, t.ErrorMessage, t.ErrorStack, t.ChangeSeq, unixNano(t.CreatedAt), unixNano(t.UpdatedAt),
-		int64(t.ProgressTimeout))
+		int64(t.ProgressTimeout), unixNano(t.ProgressedAt))
 }
 
 // taskInserts returns the statements that insert tasks (in queue order,
 // the first at queue position first): their rows and their objects.
 func taskInserts(tasks []*store.Task, first int64) []stmt {
-	out := bulk(`INSERT INTO tasks (`+taskColumns+`)`, 20, len(tasks),
+	out := bulk(`INSERT INTO tasks (`+taskColumns+`)`, 21, len(tasks),
 		func(i int, args []any) []any { return taskArgs(args, tasks[i], first+int64(i)) })
 	return append(out, bulk(`INSERT INTO task_objects (seq, objects)`, 2, len(tasks),
 		func(i int, args []any) []any { return append(args, first+int64(i), nonNilSlice(tasks[i].Objects)) })...)
@@ -77,17 +77,17 @@ func (s *DB) loadTasks(ctx context.Context) error {
 		var (
 			t                                store.Task
 			seq, notBefore, lease, cancel, c int64
-			u, progress                      int64
+			u, progress, progressed          int64
 			status                           string
 		)
 		if err := rows.Scan(&t.ID, &seq, &t.Account, &t.PipelineID, &t.AttemptID, &t.InstanceID, &t.WorkerGroup,
 			&status, &notBefore, &t.Hostname, &t.LeaseOwner, &lease, &cancel, &t.ErrorID, &t.ErrorMessage, &t.ErrorStack,
-			&t.ChangeSeq, &c, &u, &progress, &t.Objects); err != nil {
+			&t.ChangeSeq, &c, &u, &progress, &progressed, &t.Objects); err != nil {
 			return err
 		}
 		t.ProgressTimeout = time.Duration(progress)
 		t.Status, t.NotBefore, t.LeaseExpires, t.Canceled = store.TaskStatus(status), unixTime(notBefore), unixTime(lease), cancel != 0
-		t.CreatedAt, t.UpdatedAt = unixTime(c), unixTime(u)
+		t.CreatedAt, t.UpdatedAt, t.ProgressedAt = unixTime(c), unixTime(u), unixTime(progressed)
 		s.nextTask = max(s.nextTask, seq)
 		s.nextChange = max(s.nextChange, t.ChangeSeq)
 		s.indexTask(&t, seq)
@@ -298,12 +298,12 @@ func (s *DB) TaskProgress(ctx context.Context, p *store.TaskProgressParams) (*st
 	// Progress is not a change in the feed: it would turn every heartbeat
 	// of every runner into work for the scheduler.
 	nt := *ref.t
-	nt.LeaseExpires, nt.UpdatedAt = p.LeaseUntil.UTC(), p.Now.UTC()
+	nt.LeaseExpires, nt.UpdatedAt, nt.ProgressedAt = p.LeaseUntil.UTC(), p.Now.UTC(), p.Now.UTC()
 	if nt.ProgressTimeout > 0 {
 		nt.LeaseExpires = p.Now.Add(nt.ProgressTimeout).UTC()
 	}
-	seq, err := s.write(stmt{query: `UPDATE tasks SET lease_expires = ?, updated_at = ? WHERE seq = ?`,
-		args: []any{unixNano(nt.LeaseExpires), unixNano(nt.UpdatedAt), ref.seq}})
+	seq, err := s.write(stmt{query: `UPDATE tasks SET lease_expires = ?, updated_at = ?, progressed_at = ? WHERE seq = ?`,
+		args: []any{unixNano(nt.LeaseExpires), unixNano(nt.UpdatedAt), unixNano(nt.ProgressedAt), ref.seq}})
 	if err != nil {
 		s.mu.Unlock()
 		return nil, err

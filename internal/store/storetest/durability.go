@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"bytes"
+	"slices"
 	"testing"
 	"time"
 
@@ -43,7 +44,12 @@ func testDurability(t *testing.T, opts Options) {
 	b.enqueue(t, task(acctA, same.ID, "task-queued-1", "wg", t0))
 	b.enqueue(t, task(acctA, full.ID, "task-queued-2", "wg", t0))
 	b.enqueue(t, task(acctA, full.ID, "task-other-wg", "wg2", t0))
-	claimed := b.claim(t, acctA, "wg", "host-1", at(time.Minute), at(time.Hour))
+	b.claim(t, acctA, "wg", "host-1", at(time.Minute), at(time.Hour))
+	// A progress report, whose time a reopened store must still know.
+	claimed, err := b.s.TaskProgress(b.ctx, &store.TaskProgressParams{Account: acctA, ID: "task-claimed", LeaseUntil: at(time.Hour), Now: at(90 * time.Second)})
+	if err != nil {
+		t.Fatalf("TaskProgress() error: %v", err)
+	}
 	b.claim(t, acctA, "wg", "host-1", at(time.Minute), at(time.Hour))
 	if _, err := b.s.TaskComplete(b.ctx, &store.TaskCompleteParams{Account: acctA, ID: "task-done", Status: store.TaskFailed,
 		ErrorID: "E", ErrorMessage: "m", ErrorStack: "s", Now: at(2 * time.Minute)}); err != nil {
@@ -114,10 +120,15 @@ func testDurability(t *testing.T, opts Options) {
 
 	// Tasks: the claimed one still holds its lease, the done one is done,
 	// the queued ones come out in their order, the deleted pipeline's is gone.
+	run := b.load(t, acctA, full.ID)
+	if i := slices.IndexFunc(run.Tasks, func(x *store.Task) bool { return x.ID == "task-claimed" }); i < 0 || !run.Tasks[i].ProgressedAt.Equal(at(90*time.Second)) {
+		t.Errorf("claimed task's ProgressedAt after reopen: %v, want %v", run.Tasks, at(90*time.Second))
+	}
 	got, err := b.s.TaskProgress(b.ctx, &store.TaskProgressParams{Account: acctA, ID: "task-claimed", LeaseUntil: at(time.Hour), Now: at(3 * time.Minute)})
 	if err != nil {
 		t.Fatalf("TaskProgress(claimed) after reopen error: %v", err)
 	}
+	claimed.ProgressedAt = at(3 * time.Minute)
 	if diff := cmp.Diff(claimed, got, taskCmpOpts...); diff != "" {
 		t.Errorf("claimed task after reopen mismatch (-want +got):\n%s", diff)
 	}

@@ -233,7 +233,7 @@ func testTaskProgress(t *testing.T, opts Options) {
 			t.Fatalf("TaskProgress() error: %v", err)
 		}
 		want := *claimed
-		want.LeaseExpires = at(10 * time.Minute)
+		want.LeaseExpires, want.ProgressedAt = at(10*time.Minute), at(30*time.Second)
 		if diff := cmp.Diff(&want, got, taskCmpOpts...); diff != "" {
 			t.Errorf("TaskProgress() mismatch (-want +got):\n%s", diff)
 		}

@@ -23,6 +23,23 @@ func instanceArgs(args []any, pipelineID string, in *pipeline.Instance) []any {
 		boolInt(in.LateActionsFired), in.Node, eventsJSON(in.Events))
 }
 
+// planColumns are the fields an instance has as planned; the table's
+// defaults hold the others (migration 0009).
+const planColumns = `pipeline_id, id, component_id, type, n, version, scheduled_start, scheduled_end, eligible, status, tries_left`
+
+// planned reports whether an instance has nothing but planColumns set, so
+// that planColumns store it whole.
+func planned(in *pipeline.Instance) bool {
+	return in.ActualStart.IsZero() && in.ActualEnd.IsZero() && in.AttemptCount == 0 && in.HeadAttempt == "" &&
+		in.Resource == "" && in.ErrorID == "" && in.ErrorMessage == "" && in.ErrorStackTrace == "" &&
+		in.CascadeFailedOn == "" && in.CancellationReason == "" && !in.LateActionsFired && in.Node == "" && len(in.Events) == 0
+}
+
+func planArgs(args []any, pipelineID string, in *pipeline.Instance) []any {
+	return append(args, pipelineID, in.ID, in.ComponentID, in.Type, int64(in.N), in.Version,
+		unixNano(in.ScheduledStart), unixNano(in.ScheduledEnd), unixNano(in.Eligible), string(in.Status), int64(in.TriesLeft))
+}
+
 // eventsJSON encodes an instance's events; nearly every instance has none.
 func eventsJSON(events []string) string {
 	if len(events) == 0 {
@@ -179,8 +196,19 @@ func (s *DB) RunApply(ctx context.Context, c *store.RunChanges) error {
 	pid := c.PipelineID
 	firstTask := s.nextTask + 1
 	var stmts []stmt
-	stmts = append(stmts, bulk(`INSERT OR REPLACE INTO instances (`+instanceColumns+`)`, 24, len(ins),
-		func(i int, args []any) []any { return instanceArgs(args, pid, ins[i]) })...)
+	// Most instances of a large step are new and as planned: a short row.
+	var plain, full []*pipeline.Instance
+	for _, in := range ins {
+		if planned(in) {
+			plain = append(plain, in)
+		} else {
+			full = append(full, in)
+		}
+	}
+	stmts = append(stmts, bulk(`INSERT OR REPLACE INTO instances (`+planColumns+`)`, 11, len(plain),
+		func(i int, args []any) []any { return planArgs(args, pid, plain[i]) })...)
+	stmts = append(stmts, bulk(`INSERT OR REPLACE INTO instances (`+instanceColumns+`)`, 24, len(full),
+		func(i int, args []any) []any { return instanceArgs(args, pid, full[i]) })...)
 	stmts = append(stmts, bulk(`INSERT OR REPLACE INTO attempts (`+attemptColumns+`)`, 14, len(ats),
 		func(i int, args []any) []any { return attemptArgs(args, pid, ats[i]) })...)
 	stmts = append(stmts, taskInserts(tasks, firstTask)...)

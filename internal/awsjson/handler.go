@@ -294,11 +294,10 @@ func (h *Handler) writeOutput(w http.ResponseWriter, rc *reqCtx, st *reqState, o
 	if rv := reflect.ValueOf(out); rv.Kind() == reflect.Pointer && rv.IsNil() {
 		out = nil // a typed nil from a hand-written Op: no output shape
 	}
-	switch v := out.(type) {
-	case nil:
-	case rawJSONer:
+	if v, ok := out.(rawJSONer); ok {
 		body = v.RawJSON()
-	default:
+	}
+	if body == nil && out != nil {
 		if err := st.enc.Encode(out); err != nil {
 			return fmt.Errorf("awsjson: encode output: %w", err)
 		}

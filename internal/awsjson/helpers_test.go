@@ -119,6 +119,10 @@ func setup(t *testing.T) (*Handler, *testBundle) {
 				count("Raw")
 				return RawJSON(`{"cached":"<&>"}`), nil
 			},
+			"RawNil": func(context.Context, []byte) (any, error) {
+				count("RawNil")
+				return &maybeRaw{Kind: "<encoded>"}, nil
+			},
 			"TypedNil": func(context.Context, []byte) (any, error) {
 				count("TypedNil")
 				return (*echoOutput)(nil), nil
@@ -130,6 +134,15 @@ func setup(t *testing.T) (*Handler, *testBundle) {
 	}
 	return h, b
 }
+
+// maybeRaw is an output written verbatim when it has a body ready, and
+// encoded like any other output when RawJSON returns nil.
+type maybeRaw struct {
+	Kind string `json:"kind"`
+	raw  []byte
+}
+
+func (o *maybeRaw) RawJSON() []byte { return o.raw }
 
 type request struct {
 	method  string

@@ -129,7 +129,7 @@ func isBlank(b []byte) bool {
 type RawJSON []byte
 
 // RawJSON returns r itself; output types implement the same method to be
-// written verbatim.
+// written verbatim, or return nil to be encoded as any other output.
 func (r RawJSON) RawJSON() []byte { return r }
 
 // rawJSONer is how the handler recognises verbatim output.

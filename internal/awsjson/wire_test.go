@@ -80,6 +80,12 @@ func TestServeHTTPWire(t *testing.T) {
 			ranOps: []string{"Raw"},
 		},
 		{
+			name:   "raw JSON output without a body is encoded",
+			req:    request{target: "DataPipeline.RawNil", body: `{}`},
+			want:   okResponse(`{"kind":"<encoded>"}`),
+			ranOps: []string{"RawNil"},
+		},
+		{
 			name:   "no HTML escaping",
 			req:    request{target: "DataPipeline.HTML", body: `{}`},
 			want:   okResponse(`{"kind":"<a&b>"}`),

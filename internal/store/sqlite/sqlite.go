@@ -158,7 +158,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: load: %w", err)
 	}
-	s.c = newCommitter(db, cfg.Logger)
+	s.c = newCommitter(db, cfg.Logger, cfg.Path+"-wal")
 	return s, nil
 }
 

@@ -38,7 +38,6 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
-	"runtime/debug"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/datapipeline"
@@ -125,12 +124,7 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "load:", err)
 		return 2
 	}
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(cfg.ClientGOGC)
-	} else {
-		cfg.ClientGOGC = debug.SetGCPercent(100)
-		debug.SetGCPercent(cfg.ClientGOGC)
-	}
+	cfg.ClientGOGC = measure.ClientGC(cfg.ClientGOGC)
 	rep, err := run(context.Background(), cfg, stderr)
 	if err != nil {
 		fmt.Fprintln(stderr, "load:", err)

@@ -30,7 +30,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"runtime/debug"
 	"strings"
 	"time"
 
@@ -138,12 +137,7 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "runs:", err)
 		return 2
 	}
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(cfg.ClientGOGC)
-	} else {
-		cfg.ClientGOGC = debug.SetGCPercent(100)
-		debug.SetGCPercent(cfg.ClientGOGC)
-	}
+	cfg.ClientGOGC = measure.ClientGC(cfg.ClientGOGC)
 	rep := &report{Started: time.Now().UTC(), Config: cfg, GOMAXPROCS: runtime.GOMAXPROCS(0), NumCPU: runtime.NumCPU()}
 	c := newClient(cfg)
 	ctx := context.Background()

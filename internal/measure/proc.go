@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -146,4 +147,18 @@ func PeakRSS() int64 {
 		return 0
 	}
 	return hwm << 10
+}
+
+// ClientGC sets this load client's GOGC to percent unless the GOGC
+// environment variable is set, which wins, and returns the GOGC in force:
+// a client sharing the CPU with the server it measures should collect
+// less often than the default.
+func ClientGC(percent int) int {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(percent)
+		return percent
+	}
+	current := debug.SetGCPercent(100)
+	debug.SetGCPercent(current)
+	return current
 }

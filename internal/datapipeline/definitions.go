@@ -168,11 +168,7 @@ func (s *Service) ActivatePipeline(ctx context.Context, in *ActivatePipelineInpu
 		return nil, err
 	}
 	now := s.now()
-	// An ondemand pipeline runs once per activation; while a run is in
-	// progress another is refused, as AWS does, so that runs never
-	// overlap. Read before the update: a run the scheduler ends meanwhile
-	// only makes the refusal conservative.
-	run, err := s.store.RunLoad(ctx, who.AccountID, in.PipelineID)
+	running, err := s.ondemandRunning(ctx, who.AccountID, in)
 	if err != nil {
 		return nil, pipelineError(err, in.PipelineID)
 	}
@@ -202,9 +198,9 @@ func (s *Service) ActivatePipeline(ctx context.Context, in *ActivatePipelineInpu
 		}
 		activated := now
 		if scheduler.Ondemand(withValues) {
-			if p.State == pipeline.StateScheduled && scheduler.OndemandRunning(run.Instances) {
+			if p.State == pipeline.StateScheduled && !running.IsZero() {
 				return invalidRequest("Pipeline %s is ondemand and its run started at %s is still in progress; "+
-					"activate it again once the run is done.", p.ID, dateTime(run.Instances[len(run.Instances)-1].ScheduledStart))
+					"activate it again once the run is done.", p.ID, dateTime(running))
 			}
 			// A run's instances are named by its activation second
 			// (@Comp_2026-01-01T00:00:00), so each activation gets a
@@ -231,6 +227,29 @@ func (s *Service) ActivatePipeline(ctx context.Context, in *ActivatePipelineInpu
 		return nil, pipelineError(err, in.PipelineID)
 	}
 	return &ActivatePipelineOutput{}, nil
+}
+
+// ondemandRunning returns, for an ondemand pipeline whose latest run is
+// still in progress, when that run started; zero otherwise. An ondemand
+// pipeline runs once per activation, and while a run is in progress
+// another activation is refused, as AWS does, so that runs never overlap.
+// It is read before the activation's update: a run the scheduler ends
+// meanwhile only makes the refusal conservative. Only an ondemand
+// pipeline's run is read. Returns the store's errors.
+func (s *Service) ondemandRunning(ctx context.Context, account string, in *ActivatePipelineInput) (time.Time, error) {
+	p, err := s.store.PipelineGet(ctx, account, in.PipelineID)
+	if err != nil || p.Latest == nil {
+		return time.Time{}, err
+	}
+	def, err := decoded(p.ID, p.Latest)
+	if err != nil || !scheduler.Ondemand(def.WithParameterValues(in.ParameterValues)) {
+		return time.Time{}, nil // the update reports a definition that does not decode
+	}
+	run, err := s.store.RunLoad(ctx, account, p.ID)
+	if err != nil || !scheduler.OndemandRunning(run.Instances) {
+		return time.Time{}, err
+	}
+	return run.Instances[len(run.Instances)-1].ScheduledStart, nil
 }
 
 // DeactivatePipeline stops a running pipeline; ActivatePipeline resumes it.

@@ -8,7 +8,7 @@
 # the run could not be set up.
 #
 # With CULVERT_PROFILE=1 in the environment, culvert also serves pprof on a
-# second free port and bench/runs writes a server CPU profile of each
+# second free port and bench/runs writes server and client CPU profiles of each
 # phase's measured part into the results directory.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,7 +25,7 @@ debug=() profile=()
 if [ "${CULVERT_PROFILE:-}" = 1 ]; then
 	dport=$(free_port "$port")
 	debug=(--debug-listen "127.0.0.1:$dport")
-	profile=(--debug-endpoint "http://127.0.0.1:$dport" --profile-dir "$out")
+	profile=(--debug-endpoint "http://127.0.0.1:$dport" --profile-dir "$out" --client-profile "$out")
 fi
 "$out/culvert" serve --listen "127.0.0.1:$port" --data "$out/data" --log-level warn "${debug[@]}" \
 	--limit minSchedulePeriod=15m --limit minRetryDelay=1m >"$out/culvert.log" 2>&1 &

@@ -30,6 +30,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -64,6 +65,9 @@ type config struct {
 	WakeP99Max     time.Duration `json:"wake_p99_target"`
 
 	JSONPath   string `json:"-"`
+	// ClientProfile is where this client writes its own CPU profile of
+	// each phase's measured part, to see what the client costs.
+	ClientProfile string `json:"-"`
 	ClientGOGC int    `json:"client_gogc"`
 	// DebugEndpoint is the server's --debug-listen; with ProfileDir, a Go
 	// CPU profile of the server is taken over each phase's measured part.
@@ -102,6 +106,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&c.DebugEndpoint, "debug-endpoint", "", "`URL` of the server's --debug-listen (net/http/pprof), e.g. http://127.0.0.1:6060")
 	fs.StringVar(&c.ProfileDir, "profile-dir", "", "with --debug-endpoint, write a server CPU profile of each phase's measured part to `DIR`/PHASE.cpu.pprof")
 	fs.StringVar(&c.JSONPath, "json", "", "also write the results as JSON to `FILE`")
+	fs.StringVar(&c.ClientProfile, "client-profile", "", "write this client's CPU profile of each phase's measured part to `DIR`/PHASE.client.cpu.pprof")
 	fs.IntVar(&c.ClientGOGC, "client-gogc", 400, "GOGC `percent` of this client, unless GOGC is set: the client shares the CPU with the server")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -210,6 +215,30 @@ func (c *config) profile(phase string, d time.Duration, stderr io.Writer) (wait 
 		}
 	}()
 	return func() { <-done }
+}
+
+// clientProfile starts a CPU profile of this client when
+// --client-profile is set; stop ends it and writes it.
+func (c *config) clientProfile(phase string, stderr io.Writer) (stop func()) {
+	if c.ClientProfile == "" {
+		return func() {}
+	}
+	f, err := os.Create(filepath.Join(c.ClientProfile, phase+".client.cpu.pprof"))
+	if err == nil {
+		if err = pprof.StartCPUProfile(f); err != nil {
+			f.Close()
+		}
+	}
+	if err != nil {
+		say(stderr, "%s: client CPU profile: %v", phase, err)
+		return func() {}
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			say(stderr, "%s: client CPU profile: %v", phase, err)
+		}
+	}
 }
 
 // newClient returns a Data Pipeline client with retries off and a

@@ -138,7 +138,9 @@ func runThroughput(ctx context.Context, c *datapipeline.Client, cfg *config, run
 	time.Sleep(time.Until(winStart))
 	u0 := readUsage(cfg.ServerPID)
 	profiled := cfg.profile("throughput", cfg.Duration, stderr)
+	stopClientProfile := cfg.clientProfile("throughput", stderr)
 	time.Sleep(time.Until(winEnd))
+	stopClientProfile()
 	u1 := readUsage(cfg.ServerPID)
 	stop.Store(true)
 	// Cycles in flight finish normally; a poll still waiting (the queue

@@ -64,11 +64,11 @@ type config struct {
 	WakeGap        time.Duration `json:"wake_gap"`
 	WakeP99Max     time.Duration `json:"wake_p99_target"`
 
-	JSONPath   string `json:"-"`
+	JSONPath string `json:"-"`
 	// ClientProfile is where this client writes its own CPU profile of
 	// each phase's measured part, to see what the client costs.
 	ClientProfile string `json:"-"`
-	ClientGOGC int    `json:"client_gogc"`
+	ClientGOGC    int    `json:"client_gogc"`
 	// DebugEndpoint is the server's --debug-listen; with ProfileDir, a Go
 	// CPU profile of the server is taken over each phase's measured part.
 	DebugEndpoint string `json:"debug_endpoint,omitempty"`

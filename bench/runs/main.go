@@ -56,6 +56,7 @@ type config struct {
 	Warmup        time.Duration `json:"warmup"`
 	Duration      time.Duration `json:"duration"`
 	ThroughputMin float64       `json:"throughput_target"`
+	Client        string        `json:"client"`
 
 	// wake
 	WakePollers    int           `json:"wake_pollers"`
@@ -95,6 +96,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.DurationVar(&c.Warmup, "warmup", 3*time.Second, "throughput: time run before the measured window")
 	fs.DurationVar(&c.Duration, "duration", 10*time.Second, "throughput: the measured window")
 	fs.Float64Var(&c.ThroughputMin, "throughput-target", 2000, "throughput: target tasks/s")
+	fs.StringVar(&c.Client, "client", "sdk", "throughput: the runners' client, sdk (aws-sdk-go-v2) or lean (net/http and the SDK's\n"+
+		"SigV4 signer: the same requests without the SDK's middleware, leaving more of a shared machine to the server)")
 
 	fs.IntVar(&c.WakePollers, "wake-pollers", 4, "wake: pollers waiting on the worker group")
 	fs.IntVar(&c.WakeIterations, "wake-iterations", 250, "wake: measured wakes per trigger")
@@ -120,6 +123,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		return nil, errors.New("--pollers and --wake-pollers must be at least 1")
 	case c.Pipelines < 1 || c.Activities < 1 || c.MaxActive < 1 || c.BackfillDays < 1:
 		return nil, errors.New("--pipelines, --activities, --max-active and --backfill-days must be at least 1")
+	case c.Client != "sdk" && c.Client != "lean":
+		return nil, fmt.Errorf("--client must be sdk or lean, not %q", c.Client)
 	case c.WakeIterations < 1:
 		return nil, errors.New("--wake-iterations must be at least 1")
 	}

@@ -131,18 +131,19 @@ func verdict(ok bool) string {
 func (r *report) printTable(w io.Writer) {
 	fmt.Fprintf(w, "\n== culvert pipeline runs (%s; %d CPUs, shared by client and server)\n", r.Config.Endpoint, r.NumCPU)
 	if t := r.Throughput; t != nil {
-		fmt.Fprintf(w, "\n-- throughput: %d pollers, poll → ReportTaskProgress → SetTaskStatus(FINISHED)\n", t.Pollers)
+		fmt.Fprintf(w, "\n-- throughput: %d pollers (%s client), poll → ReportTaskProgress → SetTaskStatus(FINISHED)\n", t.Pollers, t.Client)
 		fmt.Fprintf(w, "   %d cron pipelines, %d tasks ready at once, %d intervals of backlog; first task %.0f ms after activation\n",
 			t.Pipelines, t.Ready, t.Instances, t.FirstTaskms)
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "tasks\twindow s\ttasks/s\ttarget\t\terrors\tempty polls\tsrv cores\tcli cores\tother cores\tsrv CPU µs/task\tsrv RSS MiB\t")
-		perTask := 0.0
+		fmt.Fprintln(tw, "tasks\twindow s\ttasks/s\ttarget\t\terrors\tempty polls\tsrv cores\tcli cores\tother cores\tsrv CPU µs/task\tcli CPU µs/task\tsrv RSS MiB\t")
+		perTask, cliPerTask := 0.0, 0.0
 		if t.Tasks > 0 {
 			perTask = t.ServerCPUs / float64(t.Tasks) * 1e6
+			cliPerTask = t.ClientCPUs / float64(t.Tasks) * 1e6
 		}
-		fmt.Fprintf(tw, "%d\t%.1f\t%.0f\t≥ %.0f\t%s\t%d\t%d\t%.2f\t%.2f\t%.2f\t%.0f\t%.1f\t\n",
+		fmt.Fprintf(tw, "%d\t%.1f\t%.0f\t≥ %.0f\t%s\t%d\t%d\t%.2f\t%.2f\t%.2f\t%.0f\t%.0f\t%.1f\t\n",
 			t.Tasks, t.Seconds, t.TasksPerSec, t.Target, verdict(t.TasksPerSec >= t.Target && t.Errors == 0), t.Errors, t.EmptyPolls,
-			t.cores(t.ServerCPUs), t.cores(t.ClientCPUs), t.cores(t.OtherCPUs), perTask, float64(t.ServerRSSKiB)/1024)
+			t.cores(t.ServerCPUs), t.cores(t.ClientCPUs), t.cores(t.OtherCPUs), perTask, cliPerTask, float64(t.ServerRSSKiB)/1024)
 		tw.Flush()
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 		fmt.Fprintln(tw, "call (in the window)\tn\tp50 ms\tp90 ms\tp99 ms\tmax ms\t")

@@ -8,9 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/datapipeline"
-	"github.com/aws/aws-sdk-go-v2/service/datapipeline/types"
 
 	"github.com/culvert/culvert/internal/measure"
 )
@@ -48,6 +46,8 @@ type throughputResult struct {
 	Cycle    latency `json:"cycle"` // poll start → SetTaskStatus return
 	usage
 	Target float64 `json:"target_tasks_per_sec"`
+	// Client is the runners' client: "sdk" (aws-sdk-go-v2) or "lean".
+	Client string `json:"client"`
 }
 
 // taskTimes is one runner cycle as seen by the client.
@@ -61,7 +61,7 @@ func runThroughput(ctx context.Context, c *datapipeline.Client, cfg *config, run
 	objs := backfillDefinition(cfg.Activities, cfg.MaxActive, cfg.BackfillDays, wg, now)
 	res := &throughputResult{
 		Pollers: cfg.Pollers, Pipelines: cfg.Pipelines, Ready: cfg.Pipelines * cfg.Activities * cfg.MaxActive,
-		Instances: cfg.Pipelines * cfg.Activities * cfg.BackfillDays * 96, Target: cfg.ThroughputMin,
+		Instances: cfg.Pipelines * cfg.Activities * cfg.BackfillDays * 96, Target: cfg.ThroughputMin, Client: cfg.Client,
 	}
 	say(stderr, "throughput: %d cron pipelines × %d activities × maxActiveInstances %d = %d tasks ready at once, %d intervals of backlog; %d pollers",
 		cfg.Pipelines, cfg.Activities, cfg.MaxActive, res.Ready, res.Instances, cfg.Pollers)
@@ -80,6 +80,11 @@ func runThroughput(ctx context.Context, c *datapipeline.Client, cfg *config, run
 	}
 	activated := time.Now()
 
+	var api taskAPI = sdkRunner{c}
+	if cfg.Client == "lean" {
+		api = newLeanRunner(cfg)
+	}
+
 	rec := &recorder{}
 	var firstTask atomic.Int64 // unix ns of the first delivery
 	var emptyPolls atomic.Int64
@@ -96,7 +101,7 @@ func runThroughput(ctx context.Context, c *datapipeline.Client, cfg *config, run
 			for !stop.Load() {
 				var t taskTimes
 				t.pollStart = time.Now()
-				out, err := c.PollForTask(pollCtx, &datapipeline.PollForTaskInput{WorkerGroup: aws.String(wg), Hostname: aws.String(host)})
+				taskID, attemptID, err := api.poll(pollCtx, wg, host)
 				t.polled = time.Now()
 				if err != nil {
 					if pollCtx.Err() == nil {
@@ -104,25 +109,24 @@ func runThroughput(ctx context.Context, c *datapipeline.Client, cfg *config, run
 					}
 					continue
 				}
-				if out.TaskObject == nil {
+				if taskID == "" {
 					emptyPolls.Add(1)
 					continue
 				}
 				firstTask.CompareAndSwap(0, t.polled.UnixNano())
-				task := out.TaskObject
 				// The runner's work, once acknowledged, is nothing: this
 				// measures culvert, not a shell.
-				prog, err := c.ReportTaskProgress(pollCtx, &datapipeline.ReportTaskProgressInput{TaskId: task.TaskId})
+				canceled, err := api.progress(pollCtx, taskID)
 				t.progressed = time.Now()
 				if err != nil {
 					rec.fail(fmt.Errorf("ReportTaskProgress: %w", err))
 					continue
 				}
-				if prog.Canceled {
-					rec.fail(fmt.Errorf("task %s canceled at acknowledgement", aws.ToString(task.AttemptId)))
+				if canceled {
+					rec.fail(fmt.Errorf("task %s canceled at acknowledgement", attemptID))
 					continue
 				}
-				_, err = c.SetTaskStatus(pollCtx, &datapipeline.SetTaskStatusInput{TaskId: task.TaskId, TaskStatus: types.TaskStatusFinished})
+				err = api.finish(pollCtx, taskID)
 				t.finished = time.Now()
 				if err != nil {
 					rec.fail(fmt.Errorf("SetTaskStatus: %w", err))

@@ -10,7 +10,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-func sv(key, v string) types.Field { return types.Field{Key: aws.String(key), StringValue: aws.String(v)} }
+func sv(key, v string) types.Field {
+	return types.Field{Key: aws.String(key), StringValue: aws.String(v)}
+}
 func rv(key, v string) types.Field { return types.Field{Key: aws.String(key), RefValue: aws.String(v)} }
 
 // sampleTaskObject is shaped like culvert's and AWS's (spec §1.3

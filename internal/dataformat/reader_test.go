@@ -63,6 +63,7 @@ func TestRead(t *testing.T) {
 		{"CRLF and an empty line", csv, "a\r\n\r\nb", [][]string{{"a"}, {""}, {"b"}}},
 		{"lone carriage returns are data", csv, "a\rb,\r\n\r", [][]string{{"a\rb", ""}, {"\r"}}},
 		// CopyActivity's CSV: "The records are not quoted."
+		{"a byte-order mark is data", csv, "\ufeffa,b\n", [][]string{{"\ufeffa", "b"}}},
 		{"quotes are data", csv, `"a,b",""` + "\n", [][]string{{`"a`, `b"`, `""`}}},
 		{"escaped comma", csv, `a\,b,c`, [][]string{{"a,b", "c"}}},
 		{"escaped newline", csv, "a\\\nb,c\n", [][]string{{"a\nb", "c"}}},

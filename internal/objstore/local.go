@@ -23,10 +23,28 @@ type dirError struct{ uri string }
 func (e *dirError) Error() string        { return e.uri + ": is a directory, not a file" }
 func (e *dirError) Is(target error) bool { return target == fs.ErrNotExist }
 
+// absentError is an operating system error that says a file is not
+// there without being fs.ErrNotExist: ENOTDIR, for a path through a file
+// (/data/in.csv/x). On S3 that object would be as missing as any other.
+type absentError struct{ err error }
+
+func (e *absentError) Error() string        { return e.err.Error() }
+func (e *absentError) Unwrap() error        { return e.err }
+func (e *absentError) Is(target error) bool { return target == fs.ErrNotExist }
+
+// absent returns err, marked as fs.ErrNotExist if it says a path is not
+// there in another way.
+func absent(err error) error {
+	if missing(err) && !errors.Is(err, fs.ErrNotExist) {
+		return &absentError{err}
+	}
+	return err
+}
+
 func getLocal(l location) (io.ReadCloser, error) {
 	f, err := os.Open(l.path())
 	if err != nil {
-		return nil, err
+		return nil, absent(err)
 	}
 	fi, err := f.Stat()
 	if err != nil {
@@ -43,7 +61,7 @@ func getLocal(l location) (io.ReadCloser, error) {
 func statLocal(l location) (object, error) {
 	fi, err := os.Stat(l.path())
 	if err != nil {
-		return object{}, err
+		return object{}, absent(err)
 	}
 	if fi.IsDir() {
 		return object{}, &dirError{l.String()}

@@ -54,6 +54,8 @@ type Server struct {
 	// Client is an S3 client for it, path-style, with static credentials.
 	Client *s3.Client
 
+	backend *s3mem.Backend
+
 	mu       sync.Mutex
 	requests []Request
 	denied   map[string]bool
@@ -63,8 +65,9 @@ type Server struct {
 // New starts a server that stops when t's test ends.
 func New(t testing.TB) *Server {
 	t.Helper()
-	faker := gofakes3.New(s3mem.New(), gofakes3.WithLogger(gofakes3.DiscardLog()))
-	s := &Server{denied: map[string]bool{}}
+	backend := s3mem.New()
+	faker := gofakes3.New(backend, gofakes3.WithLogger(gofakes3.DiscardLog()))
+	s := &Server{backend: backend, denied: map[string]bool{}}
 	ts := httptest.NewServer(s.handler(faker.Server()))
 	t.Cleanup(ts.Close)
 	s.URL = ts.URL
@@ -73,9 +76,9 @@ func New(t testing.TB) *Server {
 }
 
 // Config is an SDK configuration for the server: its region, static
-// credentials and BaseEndpoint. Clients built from it must address it
-// path-style (s3.Options.UsePathStyle), as objstore does whenever an
-// endpoint is configured.
+// credentials and BaseEndpoint. The server knows buckets only by path;
+// the SDK addresses an IP-address endpoint such as URL that way by
+// itself, and objstore does whenever an endpoint is configured.
 func (s *Server) Config() aws.Config {
 	return aws.Config{
 		Region:       Region,
@@ -124,6 +127,18 @@ func (s *Server) PutObject(t testing.TB, bucket, key, body string) {
 	_, err := s.Client.PutObject(t.Context(), &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: strings.NewReader(body)})
 	if err != nil {
 		t.Fatalf("s3test: put s3://%s/%s: %v", bucket, key, err)
+	}
+}
+
+// PutObjects stores many objects at once, key → body, straight into the
+// server's memory rather than over HTTP: for setting up thousands of keys
+// quickly. It fails t if one cannot be stored.
+func (s *Server) PutObjects(t testing.TB, bucket string, objects map[string]string) {
+	t.Helper()
+	for key, body := range objects {
+		if _, err := s.backend.PutObject(bucket, key, map[string]string{}, strings.NewReader(body), int64(len(body)), nil); err != nil {
+			t.Fatalf("s3test: put s3://%s/%s: %v", bucket, key, err)
+		}
 	}
 }
 

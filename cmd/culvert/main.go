@@ -57,6 +57,7 @@ const usage = `culvert is a self-hostable AWS Data Pipeline.
 
 Usage:
   culvert serve [flags]               run the API server (culvert serve -h lists the flags)
+  culvert runner [flags]              run a task runner for a worker group (culvert runner -h lists the flags)
   culvert definition to-api FILE      convert a definition file to API objects
   culvert definition to-file FILE     convert API objects to a definition file
   culvert validate FILE...            validate definition files offline
@@ -72,6 +73,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 	switch args[0] {
 	case "serve":
 		return (&serveCommand{main: m}).Run(ctx, args[1:])
+	case "runner":
+		return (&runnerCommand{main: m}).Run(ctx, args[1:])
 	case "definition":
 		return (&definitionCommand{main: m}).Run(args[1:])
 	case "validate":

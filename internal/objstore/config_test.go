@@ -55,7 +55,8 @@ func byHostName(t *testing.T, srv *s3test.Server) (endpoint, host string) {
 
 // TestLoadEndpoint configures a custom endpoint each way the SDK reads
 // one, and checks that Load's Store reaches it path-style, with the
-// credentials and region configured alongside.
+// credentials and region configured alongside
+// (docs/assumptions/0018-object-storage.md).
 func TestLoadEndpoint(t *testing.T) {
 	for _, tc := range []struct {
 		name                string

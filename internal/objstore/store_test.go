@@ -107,6 +107,8 @@ func TestPutGetStat(t *testing.T) {
 	}
 }
 
+// TestMissing pins what counts as missing on both backends
+// (docs/assumptions/0018-object-storage.md).
 func TestMissing(t *testing.T) {
 	t.Parallel()
 	st, b := setup(t)
@@ -151,7 +153,7 @@ func TestMissing(t *testing.T) {
 
 // TestS3Errors pins the message of S3's refusals (spec §9.4): the
 // operation and URI, then AWS Data Pipeline's wording, with null for what
-// a HEAD answer lacks.
+// a HEAD answer lacks (docs/assumptions/0018-object-storage.md).
 func TestS3Errors(t *testing.T) {
 	t.Parallel()
 	st, b := setup(t)
@@ -196,6 +198,8 @@ func TestS3Errors(t *testing.T) {
 	}
 }
 
+// TestInvalidURIs pins the URIs culvert refuses, and that refusing
+// writes nothing (docs/assumptions/0018-object-storage.md).
 func TestInvalidURIs(t *testing.T) {
 	t.Parallel()
 	st, b := setup(t)
@@ -261,7 +265,8 @@ func mustGetwd(t *testing.T) string {
 }
 
 // TestList pins S3's prefix semantics on both backends: a prefix is a
-// string prefix, folders are not objects, and the order is bytewise.
+// string prefix, folders are not objects, and the order is bytewise
+// (docs/assumptions/0018-object-storage.md).
 func TestList(t *testing.T) {
 	t.Parallel()
 	for _, be := range backends {

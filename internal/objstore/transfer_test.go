@@ -232,7 +232,7 @@ func keys(t *testing.T, srv *s3test.Server, prefix string) map[string]string {
 
 // TestStageRoundTrip stages a nested S3 directory to disk and back, as
 // ShellCommandActivity with stage true does (spec §9.4), and between
-// local directories.
+// local directories (docs/assumptions/0018-object-storage.md).
 func TestStageRoundTrip(t *testing.T) {
 	t.Parallel()
 	for _, prefix := range []string{"s3://" + bucket + "/in", "s3://" + bucket + "/in/"} {
@@ -294,7 +294,8 @@ func TestStageRoundTrip(t *testing.T) {
 }
 
 // TestStageReplaces pins what staging does to what is already there:
-// same names are replaced, others left alone.
+// same names are replaced, others left alone
+// (docs/assumptions/0018-object-storage.md).
 func TestStageReplaces(t *testing.T) {
 	t.Parallel()
 	st, b := setup(t)
@@ -337,7 +338,8 @@ func TestDownloadEmptyPrefix(t *testing.T) {
 // TestDownloadRefusesNames checks that no key can put a file anywhere
 // but where its name says, under the staging directory: names with empty,
 // "." or ".." parts are refused before anything is written, and links
-// already in the directory are not followed out of it.
+// already in the directory are not followed out of it
+// (docs/assumptions/0018-object-storage.md).
 func TestDownloadRefusesNames(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct{ name, key string }{
@@ -385,7 +387,7 @@ func TestDownloadRefusesNames(t *testing.T) {
 
 // TestUploadWhatIsAFile pins what Upload takes from a directory: regular
 // files and links to them, not links to directories, dangling links or
-// empty directories.
+// empty directories (docs/assumptions/0018-object-storage.md).
 func TestUploadWhatIsAFile(t *testing.T) {
 	t.Parallel()
 	st, b := setup(t)

@@ -60,7 +60,11 @@ func TestPathElem(t *testing.T) {
 	t.Parallel()
 	for in, want := range map[string]string{
 		"@Work_2026-03-01T10:00:00_Attempt=1": "@Work_2026-03-01T10:00:00_Attempt=1",
-		"a/../b":                              "a_.._b", "..": "_..", ".": "_.", "": "_", `a\b`: "a_b",
+		"a/../b":                              "a_.._b",
+		"..":                                  "_..",
+		".":                                   "_.",
+		"":                                    "_",
+		`a\b`:                                 "a_b",
 	} {
 		if got := pathElem(in); got != want {
 			t.Errorf("pathElem(%q) = %q, want %q", in, got, want)

@@ -145,6 +145,10 @@ func (l *Loop) Run(ctx context.Context) error {
 // needed without an event (zero: none). Run calls it in a loop; tests call
 // it directly with an injected clock.
 func (l *Loop) Pass(ctx context.Context) time.Time {
+	// The loop plans from what it reads and writes what follows from it,
+	// so it need not wait for its commits (store.Unsynced): planning the
+	// next step of a backfill overlaps with committing the last one.
+	ctx = store.Unsynced(ctx)
 	now := l.cfg.Now()
 	if err := l.sync(ctx, now); err != nil {
 		l.cfg.Logger.Error("scheduler: reading pipelines", "err", err)

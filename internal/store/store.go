@@ -3,7 +3,8 @@
 // A [Store] offers one method per atomic operation, named noun-first so that
 // related operations sort together (PipelineCreate, PipelineGet, …). Each
 // method is one transaction: it either happens completely and durably before
-// it returns nil, or not at all. That shape, rather than a general
+// it returns nil, or not at all (a caller that can do without the wait for
+// durability says so with [Unsynced]). That shape, rather than a general
 // transaction callback, lets a backend choose how to reach durability
 // cheaply: the SQLite backend serves reads from an in-memory mirror and
 // batches the writes of concurrent operations into one commit, while a

@@ -151,6 +151,17 @@ func (c *committer) enqueue(stmts ...stmt) (uint64, error) {
 // the store's read lock, it covers every write that lock lets a reader see.
 func (c *committer) applied() uint64 { return c.last.Load() }
 
+// isDurable reports whether write seq is durable.
+func (c *committer) isDurable(seq uint64) bool { return c.durable.Load() >= seq }
+
+// failed returns the error of a failed commit, after which the store
+// refuses work; nil while it works.
+func (c *committer) failed() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err
+}
+
 // wait blocks until write seq is durable, the store failed, or ctx ends.
 func (c *committer) wait(ctx context.Context, seq uint64) error {
 	for {

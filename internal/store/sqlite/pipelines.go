@@ -161,10 +161,9 @@ func (s *DB) PipelineUpdate(ctx context.Context, account, id string, fn func(*st
 	s.replace(old, &np)
 	s.versions[np.ID] = lastVersion
 	s.mu.Unlock()
-	if err := s.observed(ctx, seq); err != nil {
+	if err := s.published(ctx, seq, store.SchedulerTopic); err != nil {
 		return nil, err
 	}
-	s.notifier.Publish(store.SchedulerTopic)
 	return &np, nil
 }
 
@@ -251,9 +250,8 @@ func (s *DB) PipelineDelete(ctx context.Context, account, id string, now time.Ti
 		delete(s.runs, id)
 	}
 	s.mu.Unlock()
-	if err := s.observed(ctx, seq); err != nil {
+	if err := s.published(ctx, seq, store.SchedulerTopic); err != nil {
 		return err
 	}
-	s.notifier.Publish(store.SchedulerTopic)
 	return nil
 }

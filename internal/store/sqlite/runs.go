@@ -284,14 +284,8 @@ func (s *DB) RunApply(ctx context.Context, c *store.RunChanges) error {
 		topics = append(topics, store.AlarmTopic)
 	}
 	s.mu.Unlock()
-	if err := s.observed(ctx, seq); err != nil {
-		return err
-	}
 	// Only once durable, as TaskEnqueue does.
-	for _, topic := range topics {
-		s.notifier.Publish(topic)
-	}
-	return nil
+	return s.published(ctx, seq, topics...)
 }
 
 // RunLoad implements [store.Store].
@@ -366,10 +360,9 @@ func (s *DB) RunCommandAdd(ctx context.Context, c *store.RunCommand) error {
 	r.commands = append(r.commands, nc)
 	c.Seq = nc.Seq
 	s.mu.Unlock()
-	if err := s.observed(ctx, seq); err != nil {
+	if err := s.published(ctx, seq, store.SchedulerTopic); err != nil {
 		return err
 	}
-	s.notifier.Publish(store.SchedulerTopic)
 	return nil
 }
 

@@ -357,4 +357,42 @@ func (s *DB) write(stmts ...stmt) (uint64, error) { return s.c.enqueue(stmts...)
 
 // observed makes a read wait until everything it could have seen is
 // durable. In the common case nothing is in flight and it costs two loads.
-func (s *DB) observed(ctx context.Context, seq uint64) error { return s.c.wait(ctx, seq) }
+// An unsynced caller (store.Unsynced) does not wait, and hears only of a
+// commit that already failed.
+func (s *DB) observed(ctx context.Context, seq uint64) error {
+	if store.IsUnsynced(ctx) {
+		return s.c.failed()
+	}
+	return s.c.wait(ctx, seq)
+}
+
+// published waits as observed does for write seq, then wakes the waiters
+// of topics; for an unsynced caller it returns at once and wakes them in
+// the background once the write is durable, and not at all if its commit
+// fails.
+func (s *DB) published(ctx context.Context, seq uint64, topics ...string) error {
+	if !store.IsUnsynced(ctx) || s.c.isDurable(seq) {
+		if err := s.c.wait(ctx, seq); err != nil {
+			return err
+		}
+		for _, topic := range topics {
+			s.notifier.Publish(topic)
+		}
+		return nil
+	}
+	if err := s.c.failed(); err != nil {
+		return err
+	}
+	if len(topics) > 0 {
+		go func() {
+			// Not ctx: the caller is gone by now, and the wake-ups are
+			// owed to whoever waits for the work.
+			if s.c.wait(context.Background(), seq) == nil {
+				for _, topic := range topics {
+					s.notifier.Publish(topic)
+				}
+			}
+		}()
+	}
+	return nil
+}

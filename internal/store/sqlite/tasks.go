@@ -228,13 +228,9 @@ func (s *DB) TaskEnqueue(ctx context.Context, t *store.Task) error {
 	s.nextTask, s.nextChange = seqNo, nt.ChangeSeq
 	s.indexTask(nt, seqNo)
 	s.mu.Unlock()
-	if err := s.observed(ctx, seq); err != nil {
-		return err
-	}
 	// Wake pollers only once the task is durable, so a runner never holds a
 	// task that a crash could take back.
-	s.notifier.Publish(store.TaskTopic(nt.Account, nt.WorkerGroup))
-	return nil
+	return s.published(ctx, seq, store.TaskTopic(nt.Account, nt.WorkerGroup))
 }
 
 // claimable reports whether a task in a claim queue may be claimed at now.
@@ -269,10 +265,9 @@ func (s *DB) TaskClaim(ctx context.Context, p *store.TaskClaimParams) (*store.Ta
 	s.nextChange = nt.ChangeSeq
 	s.setTask(found, &nt)
 	s.mu.Unlock()
-	if err := s.observed(ctx, seq); err != nil {
+	if err := s.published(ctx, seq, store.SchedulerTopic); err != nil {
 		return nil, err
 	}
-	s.notifier.Publish(store.SchedulerTopic)
 	return &nt, nil
 }
 
@@ -336,10 +331,9 @@ func (s *DB) TaskComplete(ctx context.Context, p *store.TaskCompleteParams) (*st
 	s.nextChange = nt.ChangeSeq
 	s.setTask(ref, &nt)
 	s.mu.Unlock()
-	if err := s.observed(ctx, seq); err != nil {
+	if err := s.published(ctx, seq, store.SchedulerTopic); err != nil {
 		return nil, err
 	}
-	s.notifier.Publish(store.SchedulerTopic)
 	return &nt, nil
 }
 
@@ -379,10 +373,9 @@ func (s *DB) TaskReap(ctx context.Context, now time.Time) (int, error) {
 		s.setTask(ref, lost[i])
 	}
 	s.mu.Unlock()
-	if err := s.observed(ctx, seq); err != nil {
+	if err := s.published(ctx, seq, store.SchedulerTopic); err != nil {
 		return 0, err
 	}
-	s.notifier.Publish(store.SchedulerTopic)
 	return len(lost), nil
 }
 

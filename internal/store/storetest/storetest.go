@@ -67,6 +67,7 @@ func Run(t *testing.T, opts Options) {
 	t.Run("Notifier", func(t *testing.T) { testNotifier(t, opts) })
 	t.Run("RunNotifications", func(t *testing.T) { testRunNotifications(t, opts) })
 	t.Run("Context", func(t *testing.T) { testContext(t, opts) })
+	t.Run("Unsynced", func(t *testing.T) { testUnsynced(t, opts) })
 	t.Run("Durability", func(t *testing.T) {
 		if opts.Reopen == nil {
 			t.Skip("storetest: Options.Reopen is nil")

@@ -4,6 +4,12 @@
 // Usage:
 //
 //	culvert serve [--listen HOST:PORT] [--data DIR] [--credentials FILE] ...
+//	culvert create NAME [--unique-id ID] [--description TEXT] [--tag KEY=VALUE ...]
+//	culvert put-definition PIPELINE_ID FILE
+//	culvert activate PIPELINE_ID [--start-time TIME] [--parameter-value ID=VALUE ...]
+//	culvert deactivate PIPELINE_ID [--cancel-active=false]
+//	culvert list
+//	culvert runs PIPELINE_ID [--status S] [--start-interval A,B] [--schedule-interval A,B] [--watch]
 //	culvert definition to-api|to-file FILE
 //	culvert validate FILE...
 //	culvert version
@@ -58,6 +64,13 @@ const usage = `culvert is a self-hostable AWS Data Pipeline.
 Usage:
   culvert serve [flags]               run the API server (culvert serve -h lists the flags)
   culvert runner [flags]              run a task runner for a worker group (culvert runner -h lists the flags)
+  culvert create NAME [flags]         create a pipeline and print its id
+  culvert put-definition ID FILE      put a definition file on a pipeline and print its validation
+  culvert activate ID [flags]         activate a pipeline
+  culvert deactivate ID [flags]       deactivate a pipeline
+  culvert list [flags]                list the pipelines with their state and health
+  culvert runs ID [flags]             list a pipeline's runs, as aws datapipeline list-runs; --watch follows them
+                                      (client commands take --endpoint, --region, --profile and --json; -h lists their flags)
   culvert definition to-api FILE      convert a definition file to API objects
   culvert definition to-file FILE     convert API objects to a definition file
   culvert validate FILE...            validate definition files offline
@@ -75,6 +88,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return (&serveCommand{main: m}).Run(ctx, args[1:])
 	case "runner":
 		return (&runnerCommand{main: m}).Run(ctx, args[1:])
+	case "create", "put-definition", "activate", "deactivate", "list", "runs":
+		return (&clientCommand{main: m, verb: args[0]}).Run(ctx, args[1:])
 	case "definition":
 		return (&definitionCommand{main: m}).Run(args[1:])
 	case "validate":

@@ -87,18 +87,35 @@ type runnerProc struct {
 // killed.
 func startRunnerProc(t *testing.T, bin, endpoint, workerGroup string, args ...string) *runnerProc {
 	t.Helper()
-	p := &runnerProc{Log: newLineLog(), LogDir: filepath.Join(t.TempDir(), "logs"), done: make(chan struct{})}
-	noFile := filepath.Join(t.TempDir(), "none")
-	full := append([]string{"runner",
+	logDir := filepath.Join(t.TempDir(), "logs")
+	p := launchRunner(t, bin, runnerEnv(t, devSecret), append([]string{
 		"--endpoint", endpoint, "--worker-group", workerGroup,
-		"--log-dir", p.LogDir, "--work-dir", t.TempDir(),
+		"--log-dir", logDir, "--work-dir", t.TempDir(),
 		"--progress-interval", "200ms", "--grace", "3s", "--log-level", "debug",
-	}, args...)
+	}, args...)...)
+	p.LogDir = logDir
+	p.Log.waitFor(t, "runner: polling", startTimeout)
+	return p
+}
+
+// runnerEnv is a hermetic environment whose AWS credentials are the
+// development key with the given secret, and extra.
+func runnerEnv(t *testing.T, secret string, extra ...string) []string {
+	noFile := filepath.Join(t.TempDir(), "none")
+	return hermeticEnv(append([]string{
+		"AWS_ACCESS_KEY_ID=" + devAccessKeyID, "AWS_SECRET_ACCESS_KEY=" + secret, "AWS_REGION=us-east-1",
+		"AWS_CONFIG_FILE=" + noFile, "AWS_SHARED_CREDENTIALS_FILE=" + noFile, "AWS_EC2_METADATA_DISABLED=true",
+	}, extra...)...)
+}
+
+// launchRunner starts `culvert runner args…` with env, and kills it at
+// cleanup if it still runs.
+func launchRunner(t *testing.T, bin string, env []string, args ...string) *runnerProc {
+	t.Helper()
+	p := &runnerProc{Log: newLineLog(), done: make(chan struct{})}
+	full := append([]string{"runner"}, args...)
 	p.cmd = exec.Command(bin, full...)
-	p.cmd.Env = hermeticEnv(
-		"AWS_ACCESS_KEY_ID="+devAccessKeyID, "AWS_SECRET_ACCESS_KEY="+devSecret, "AWS_REGION=us-east-1",
-		"AWS_CONFIG_FILE="+noFile, "AWS_SHARED_CREDENTIALS_FILE="+noFile, "AWS_EC2_METADATA_DISABLED=true",
-	)
+	p.cmd.Env = env
 	stderr, err := p.cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -126,7 +143,6 @@ func startRunnerProc(t *testing.T, bin, endpoint, workerGroup string, args ...st
 			t.Logf("culvert %s log:\n%s", strings.Join(full, " "), p.Log)
 		}
 	})
-	p.Log.waitFor(t, "runner: polling", startTimeout)
 	return p
 }
 
@@ -336,4 +352,37 @@ func TestE2ERunnerFailureRetried(t *testing.T) {
 			t.Errorf("%s stderr.log starts %q, want all of stderr", attempt, got[:min(len(got), 20)])
 		}
 	}
+}
+
+// TestE2ERunnerStartup starts the runner process as a user of AWS's Task
+// Runner might: with its option names and the endpoint from the
+// environment, it polls; with credentials the service refuses, it exits
+// at once with an error instead of retrying forever.
+func TestE2ERunnerStartup(t *testing.T) {
+	t.Parallel()
+	bin := mustBuildBinary(t)
+	s := mustRunServer(t)
+
+	logDir := filepath.Join(t.TempDir(), "out")
+	p := launchRunner(t, bin, runnerEnv(t, devSecret, "AWS_ENDPOINT_URL_DATA_PIPELINE="+s.URL),
+		"--workerGroup=wg-aws-names", "--taskrunnerId", "tr-1", "--output", logDir)
+	line := p.Log.waitFor(t, "runner: polling", startTimeout)
+	for _, want := range []string{"worker_group=wg-aws-names", "runner_id=tr-1", "log_dir=" + logDir} {
+		if !strings.Contains(line, want) {
+			t.Errorf("start line %q lacks %q", line, want)
+		}
+	}
+	if err := p.cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.wait(t, 20*time.Second); err != nil {
+		t.Errorf("runner exit after SIGINT: %v, want 0", err)
+	}
+
+	bad := launchRunner(t, bin, runnerEnv(t, "not-the-secret"), "--endpoint", s.URL, "--worker-group", "wg-refused")
+	var exitErr *exec.ExitError
+	if err := bad.wait(t, 20*time.Second); !errors.As(err, &exitErr) || exitErr.ExitCode() != 2 {
+		t.Errorf("runner with a wrong secret exited %v, want exit status 2", err)
+	}
+	bad.Log.waitFor(t, "first heartbeat", time.Second)
 }

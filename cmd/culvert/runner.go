@@ -95,6 +95,13 @@ func (c *runnerCommand) Run(ctx context.Context, args []string) error {
 		return errors.New("runner: --worker-group is required")
 	case cfg.Endpoint == "":
 		return errors.New("runner: no endpoint: pass --endpoint URL or set AWS_ENDPOINT_URL_DATA_PIPELINE")
+	case cfg.Tasks < 1:
+		return fmt.Errorf("runner: --tasks is %d; it must be at least 1", cfg.Tasks)
+	case cfg.Grace < 0 || cfg.ProgressInterval <= 0 || cfg.HeartbeatInterval <= 0:
+		return errors.New("runner: --grace must not be negative, --progress-interval and --heartbeat-interval must be positive")
+	}
+	if cfg.Grace == 0 {
+		cfg.Grace = time.Nanosecond // no grace: kill at once (zero would mean the default)
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(cfg.LogLevel)); err != nil {

@@ -26,6 +26,7 @@ import (
 	"github.com/culvert/culvert/internal/datapipeline"
 	"github.com/culvert/culvert/internal/pipeline"
 	"github.com/culvert/culvert/internal/queue"
+	"github.com/culvert/culvert/internal/runner"
 	"github.com/culvert/culvert/internal/scheduler"
 	"github.com/culvert/culvert/internal/sigv4"
 	"github.com/culvert/culvert/internal/store/sqlite"
@@ -47,6 +48,11 @@ type serveConfig struct {
 	Limits       limitFlag
 	AlarmWebhook string
 	AlarmSNS     string
+	// The embedded runner: runners in this process for the worker
+	// groups of resources (runsOn).
+	EmbeddedRunner bool
+	RunnerTasks    int
+	RunnerLogDir   string
 }
 
 // limits returns the service limits in force: --limit settings, then
@@ -86,6 +92,10 @@ func (c *serveCommand) flags(cfg *serveConfig) *flag.FlagSet {
 	fs.StringVar(&cfg.AlarmWebhook, "alarm-webhook", "", "`URL` to POST every fired SnsAlarm to, as JSON (off when empty)")
 	fs.StringVar(&cfg.AlarmSNS, "alarm-sns", "", "publish every fired SnsAlarm to its topicArn through this SNS-compatible `ENDPOINT` URL,\n"+
 		"or through the AWS SDK's own endpoint resolution when \"aws\" (off when empty); credentials come from the AWS SDK's default chain")
+	fs.BoolVar(&cfg.EmbeddedRunner, "embedded-runner", true, "run tasks of activities that run on a resource (runsOn an Ec2Resource or EmrCluster)\n"+
+		"in this process; off for deployments whose runners run elsewhere, polling the resources' worker groups")
+	fs.IntVar(&cfg.RunnerTasks, "runner-tasks", 4, "tasks each resource's embedded runner runs at once")
+	fs.StringVar(&cfg.RunnerLogDir, "runner-log-dir", "", "`DIR` of the embedded runner's attempt logs (default DATA/logs)")
 	fs.Var(&cfg.Limits, "limit", "set a service limit, `NAME=VALUE` (repeatable; durations in Go syntax such as 30s):"+limitsHelp())
 	return fs
 }
@@ -156,7 +166,8 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	verifier := &sigv4.Verifier{Credentials: creds, Service: "datapipeline"}
+	keys := newInternalKeys(creds)
+	verifier := &sigv4.Verifier{Credentials: keys, Service: "datapipeline"}
 	api := &awsjson.Handler{
 		Target:     "DataPipeline",
 		AltTargets: []string{"DataPipeline_20121129"},
@@ -213,11 +224,46 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 	}
 	// The scheduler runs pipelines and the dispatchers deliver their
 	// alarms: with one store per process (SQLite), this node is the leader.
-	sched, err := scheduler.NewLoop(scheduler.LoopConfig{Store: db, Logger: logger, AlarmSinks: sinkNames})
+	loopCfg := scheduler.LoopConfig{Store: db, Logger: logger, AlarmSinks: sinkNames}
+	var fleet *runner.Fleet
+	if cfg.EmbeddedRunner {
+		endpoint, err := loopbackURL(ln.Addr())
+		if err != nil {
+			return fmt.Errorf("serve: embedded runner: %w", err)
+		}
+		logDir := cfg.RunnerLogDir
+		if logDir == "" {
+			logDir = filepath.Join(cfg.Data, "logs")
+		}
+		fleet = runner.NewFleet(runner.FleetConfig{
+			API: embeddedAPI(keys, endpoint, cfg.RunnerTasks),
+			Runner: runner.Config{
+				Tasks: cfg.RunnerTasks, LogDir: logDir, Logger: logger,
+				// In-process runners hear of cancels sooner than the
+				// minute AWS's Task Runner waits between reports, and
+				// shutdown gives them the time requests in flight get.
+				ProgressInterval: 15 * time.Second, Grace: cfg.ShutdownWait,
+			},
+			Logger: logger,
+		})
+		loopCfg.Resources = fleet.Want
+	}
+	sched, err := scheduler.NewLoop(loopCfg)
 	if err != nil {
 		return err
 	}
 	g, gctx := errgroup.WithContext(ctx)
+	// The embedded runner stops before the API does, so that the tasks
+	// it hands back reach it.
+	fleetDone := make(chan struct{})
+	if fleet != nil {
+		g.Go(func() error {
+			defer close(fleetDone)
+			return fleet.Run(gctx)
+		})
+	} else {
+		close(fleetDone)
+	}
 	for _, d := range dispatchers {
 		g.Go(func() error {
 			if err := d.Run(gctx); !errors.Is(err, context.Canceled) {
@@ -241,6 +287,7 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 	g.Go(func() error {
 		<-gctx.Done()
 		logger.Info("shutting down")
+		<-fleetDone
 		cancelBase()
 		sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownWait)
 		defer cancel()

@@ -45,6 +45,12 @@ type LoopConfig struct {
 	// that fired it; with none, alarms go only to the log and to the
 	// instance's events.
 	AlarmSinks []string
+	// Resources, when set, hears which resource worker groups a pipeline
+	// needs served (Run.ResourceGroups) whenever that changes, and nil
+	// once its run stops: culvert serve's embedded runner starts and
+	// stops runners by it. It is called from the loop's goroutine and
+	// must not block.
+	Resources func(account, pipelineID string, groups []string)
 }
 
 func (c LoopConfig) withDefaults() LoopConfig {
@@ -99,6 +105,19 @@ type pipelineRun struct {
 	due         bool      // step at the next pass
 	// doneCommands are applied commands the next saved step removes.
 	doneCommands []int64
+	// groups are the resource worker groups last reported to
+	// LoopConfig.Resources.
+	groups []string
+}
+
+// reportResources tells LoopConfig.Resources the run's resource groups if
+// they changed since the last report.
+func (l *Loop) reportResources(pr *pipelineRun, groups []string) {
+	if l.cfg.Resources == nil || slices.Equal(groups, pr.groups) {
+		return
+	}
+	pr.groups = groups
+	l.cfg.Resources(pr.account, pr.id, groups)
 }
 
 // NewLoop returns a Loop.
@@ -130,6 +149,16 @@ func (l *Loop) Run(ctx context.Context) error {
 		d := time.Hour
 		if !next.IsZero() {
 			d = max(next.Sub(l.cfg.Now()), 0)
+		}
+		if d > 0 {
+			// Nothing is due at once: let the pass's commits finish
+			// before the next pass, so that the task completions that
+			// arrive meanwhile make one step rather than one each (the
+			// loop's writes do not wait; see Pass). A backfill, always
+			// due, plans on while the last step commits.
+			if _, err := l.st.TaskChangeHead(ctx); err != nil && ctx.Err() == nil {
+				l.cfg.Logger.Error("scheduler: waiting for the pass to be durable", "err", err)
+			}
 		}
 		timer.Reset(d)
 		select {
@@ -213,6 +242,7 @@ func (l *Loop) sync(ctx context.Context, now time.Time) error {
 		if pr != nil && (p.Active == nil || p.Active.Version != pr.version) {
 			// A new definition was activated: resume from the store
 			// under it.
+			l.reportResources(pr, nil)
 			delete(l.runs, p.ID)
 			pr = nil
 		}
@@ -225,8 +255,9 @@ func (l *Loop) sync(ctx context.Context, now time.Time) error {
 		}
 		l.apply(pr, p, now)
 	}
-	for id := range l.runs {
+	for id, pr := range l.runs {
 		if !seen[id] {
+			l.reportResources(pr, nil)
 			delete(l.runs, id) // deactivated, finished or deleted
 		}
 	}
@@ -464,6 +495,7 @@ func (l *Loop) step(ctx context.Context, pr *pipelineRun, now time.Time) {
 	for _, t := range out.Tasks {
 		l.delay(t, now)
 	}
+	l.reportResources(pr, pr.run.ResourceGroups())
 	pr.wake = earliest(wake, planWake)
 }
 

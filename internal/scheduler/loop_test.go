@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"reflect"
 	"testing"
 	"time"
 
@@ -116,5 +117,68 @@ func TestLoopWakesForLeases(t *testing.T) {
 	loop.Pass(ctx)
 	if _, err := st.TaskComplete(ctx, &store.TaskCompleteParams{Account: account, ID: "t-1", Status: store.TaskFinished, Now: now}); err == nil {
 		t.Error("the runner completed a task whose lease ended: it was not reaped")
+	}
+}
+
+// TestLoopReportsResources checks that the Loop tells LoopConfig.Resources
+// which resource worker groups a pipeline needs served, once per change:
+// the resource's group while it is CREATING or RUNNING, none once it is
+// done.
+func TestLoopReportsResources(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	st, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(t.TempDir(), "culvert.db"), Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	const account, pid = "123456789012", "df-RESOURCES01"
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	str, ref := pipeline.String, pipeline.Ref
+	doc, err := json.Marshal(&pipeline.Definition{Objects: []pipeline.Object{
+		{ID: "Default", Name: "Default", Fields: []pipeline.Field{str("scheduleType", "cron"), ref("schedule", "Once")}},
+		{ID: "Once", Name: "Once", Fields: []pipeline.Field{str("type", "Schedule"), str("period", "1 day"),
+			str("startDateTime", "2026-01-01T00:00:00"), str("occurrences", "1")}},
+		{ID: "Box", Name: "Box", Fields: []pipeline.Field{str("type", "Ec2Resource")}},
+		{ID: "Work", Name: "Work", Fields: []pipeline.Field{str("type", "ShellCommandActivity"), str("command", "true"), ref("runsOn", "Box")}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	activate(t, st, account, pid, doc, t0)
+
+	type report struct {
+		account, pipelineID string
+		groups              []string
+	}
+	var reports []report
+	now := t0
+	loop, err := scheduler.NewLoop(scheduler.LoopConfig{Store: st, Now: func() time.Time { return now }, Logger: quiet,
+		Resources: func(account, pipelineID string, groups []string) {
+			reports = append(reports, report{account, pipelineID, groups})
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	group := scheduler.ResourceWorkerGroup(pid, "Box")
+	loop.Pass(ctx)
+	loop.Pass(ctx) // nothing changed: no second report
+	want := []report{{account, pid, []string{group}}}
+	if !reflect.DeepEqual(reports, want) {
+		t.Fatalf("reports after the resource started = %+v, want %+v", reports, want)
+	}
+	task, err := st.TaskClaim(ctx, &store.TaskClaimParams{Account: account, WorkerGroup: group, Owner: "r", LeaseUntil: now.Add(time.Hour), Now: now})
+	if err != nil {
+		t.Fatalf("TaskClaim on the resource's group: %v", err)
+	}
+	if _, err := st.TaskComplete(ctx, &store.TaskCompleteParams{Account: account, ID: task.ID, Status: store.TaskFinished, Now: now}); err != nil {
+		t.Fatal(err)
+	}
+	loop.Pass(ctx)
+	loop.Pass(ctx)
+	want = append(want, report{account, pid, nil})
+	if !reflect.DeepEqual(reports, want) {
+		t.Fatalf("reports once the work on the resource is done = %+v, want %+v", reports, want)
 	}
 }

@@ -38,6 +38,9 @@ type Run struct {
 	// activeCount counts each component's instances holding an active
 	// slot (WAITING_FOR_RUNNER or RUNNING), for maxActiveInstances.
 	activeCount map[string]int
+	// resourcesUp counts each resource component's instances that are
+	// CREATING or RUNNING: its worker group needs a runner (ResourceGroups).
+	resourcesUp map[string]int
 	// slotWait holds, per component, the instances that were ready but
 	// for a free active slot, earliest first: who gets a freed slot.
 	slotWait   map[string]*instanceHeap
@@ -138,6 +141,7 @@ func NewRun(pipelineID string, version int64, g *Graph, paused []string, instanc
 		touched:   map[any]bool{},
 
 		activeCount: map[string]int{},
+		resourcesUp: map[string]int{},
 		slotWait:    map[string]*instanceHeap{},
 		inSlotWait:  map[*pipeline.Instance]bool{},
 	}
@@ -167,6 +171,9 @@ func NewRun(pipelineID string, version int64, g *Graph, paused []string, instanc
 		if isActive(in.Status) {
 			r.activeCount[in.ComponentID]++
 		}
+		if isUp(in.Status) && r.isResource(in.ComponentID) {
+			r.resourcesUp[in.ComponentID]++
+		}
 		if !in.Status.Terminal() {
 			r.dirty[in.ID] = true
 		}
@@ -186,6 +193,33 @@ func (r *Run) index(in *pipeline.Instance) {
 
 func isActive(s pipeline.Status) bool {
 	return s == pipeline.StatusWaitingForRunner || s == pipeline.StatusRunning
+}
+
+// isUp reports whether a resource instance in status s needs its worker
+// group served. Only resources are ever CREATING; RUNNING counts only for
+// them, since resourcesUp is kept for resource components alone.
+func isUp(s pipeline.Status) bool {
+	return s == pipeline.StatusCreating || s == pipeline.StatusRunning
+}
+
+func (r *Run) isResource(componentID string) bool {
+	n, _ := r.Graph.Node(componentID)
+	return n != nil && n.Kind == pipeline.KindResource
+}
+
+// ResourceGroups returns the worker groups of the run's resources that
+// have an instance CREATING or RUNNING, sorted: the groups a runner must
+// serve now for the run's runsOn work to go on (culvert serve's embedded
+// runner serves them).
+func (r *Run) ResourceGroups() []string {
+	var out []string
+	for comp, n := range r.resourcesUp {
+		if n > 0 {
+			out = append(out, ResourceWorkerGroup(r.PipelineID, comp))
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // waitForSlot queues an instance that is ready but for a free slot.

@@ -120,6 +120,14 @@ func (r *Run) set(in *pipeline.Instance, s pipeline.Status) {
 	in.Status = s
 	r.touch(in)
 	r.wake(in)
+	if r.isResource(in.ComponentID) {
+		switch {
+		case isUp(s) && !isUp(was):
+			r.resourcesUp[in.ComponentID]++
+		case !isUp(s) && isUp(was):
+			r.resourcesUp[in.ComponentID]--
+		}
+	}
 	switch {
 	case isActive(s) && !isActive(was):
 		r.activeCount[in.ComponentID]++

@@ -254,7 +254,11 @@ func TestRunResource(t *testing.T) {
 	// The resource is CREATING until a runner of its worker group takes
 	// the first task; its activities queue meanwhile.
 	h.wantStatus(map[string]pipeline.Status{box: pipeline.StatusCreating, a: pipeline.StatusWaitingForRunner})
-	if len(h.tasks) != 1 || h.tasks[0].WorkerGroup != ResourceWorkerGroup("df-TEST", "Box") {
+	group := ResourceWorkerGroup("df-TEST", "Box")
+	if got := h.run.ResourceGroups(); !slices.Equal(got, []string{group}) {
+		t.Errorf("ResourceGroups() while CREATING = %q, want [%s]", got, group)
+	}
+	if len(h.tasks) != 1 || h.tasks[0].WorkerGroup != group {
 		t.Fatalf("tasks = %+v, want one on the resource's worker group (runsOn wins over workerGroup)", h.tasks)
 	}
 	if in, _ := h.run.Instance(a); in.Resource != box {
@@ -262,8 +266,14 @@ func TestRunResource(t *testing.T) {
 	}
 	attempt := h.claim()
 	h.wantStatus(map[string]pipeline.Status{box: pipeline.StatusRunning, a: pipeline.StatusRunning})
+	if got := h.run.ResourceGroups(); !slices.Equal(got, []string{group}) {
+		t.Errorf("ResourceGroups() while RUNNING = %q, want [%s]", got, group)
+	}
 	h.done(attempt, pipeline.StatusFinished)
 	h.wantStatus(map[string]pipeline.Status{box: pipeline.StatusFinished})
+	if got := h.run.ResourceGroups(); len(got) != 0 {
+		t.Errorf("ResourceGroups() once FINISHED = %q, want none", got)
+	}
 }
 
 // TestRunTerminateAfter ends a resource that outlives its terminateAfter:
@@ -282,6 +292,9 @@ func TestRunTerminateAfter(t *testing.T) {
 	}
 	h.advance(30 * time.Minute)
 	h.wantStatus(map[string]pipeline.Status{box: pipeline.StatusTimedOut, a: pipeline.StatusTimedOut, b: pipeline.StatusTimedOut})
+	if got := h.run.ResourceGroups(); len(got) != 0 {
+		t.Errorf("ResourceGroups() once TIMEDOUT = %q, want none: its runner is stopped, killing its work", got)
+	}
 	if at, _ := h.run.Attempt(attempt); at.Status != pipeline.StatusTimedOut || at.ErrorID != "ResourceTerminated" {
 		t.Errorf("running attempt = %s (%s), want TIMEDOUT (ResourceTerminated)", at.Status, at.ErrorID)
 	}

@@ -1,0 +1,86 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/datapipeline"
+	"github.com/aws/aws-sdk-go-v2/service/datapipeline/types"
+)
+
+// resourcePipeline is a definition whose one activity runs on an
+// Ec2Resource: no worker group names a runner, so only culvert serve's
+// embedded runner can run it.
+func resourcePipeline(start time.Time, command string) *datapipeline.PutPipelineDefinitionInput {
+	return &datapipeline.PutPipelineDefinitionInput{PipelineObjects: []types.PipelineObject{
+		object("Default", "Default", str("scheduleType", "cron"), ref("schedule", "Once"),
+			str("role", "DataPipelineDefaultRole"), str("resourceRole", "DataPipelineDefaultResourceRole")),
+		object("Once", "Once", str("type", "Schedule"), str("period", "1 day"),
+			str("startDateTime", start.Format("2006-01-02T15:04:05")), str("occurrences", "1")),
+		object("Box", "Box", str("type", "Ec2Resource"), str("terminateAfter", "1 hour")),
+		object("Say", "Say", str("type", "ShellCommandActivity"), ref("runsOn", "Box"), str("command", command)),
+	}}
+}
+
+// TestEmbeddedRunnerRunsResourceWork runs a pipeline whose activity runs
+// on an Ec2Resource with nothing but culvert serve: the embedded runner
+// serves the resource's worker group, the activity's command really runs
+// and its output is in the attempt's log directory, and the resource goes
+// CREATING → RUNNING → FINISHED.
+func TestEmbeddedRunnerRunsResourceWork(t *testing.T) {
+	t.Parallel()
+	s := mustRunServer(t)
+	c := s.devClient()
+	ctx := context.Background()
+	id := mustCreate(t, c, "embedded", "embedded")
+	start := time.Now().UTC().Add(-time.Minute).Truncate(time.Second)
+	mustPut(t, c, id, resourcePipeline(start, "echo hello from #{@scheduledStartTime}"))
+	if _, err := c.ActivatePipeline(ctx, &datapipeline.ActivatePipelineInput{PipelineId: aws.String(id)}); err != nil {
+		t.Fatal(err)
+	}
+	stamp := start.Format("2006-01-02T15:04:05")
+	box, say := "@Box_"+stamp, "@Say_"+stamp
+	waitStatuses(t, c, id, map[string]string{say: "FINISHED", box: "FINISHED"})
+
+	attempt := say + "_Attempt=1"
+	logDir := filepath.Join(s.Data, "logs", id, "Say", say, attempt)
+	out, err := os.ReadFile(filepath.Join(logDir, "stdout.log"))
+	if err != nil {
+		t.Fatalf("the attempt's stdout: %v", err)
+	}
+	if got, want := strings.TrimSpace(string(out)), "hello from "+stamp; got != want {
+		t.Errorf("stdout = %q, want %q", got, want)
+	}
+	fields := objectFields(t, c, id, attempt)[attempt]
+	if h := field(t, fields, "hostname"); h == "" {
+		t.Errorf("the attempt has no hostname: no runner claimed it")
+	}
+}
+
+// TestEmbeddedRunnerOff checks that --embedded-runner=false leaves the
+// resource's tasks to runners elsewhere: the activity waits for a runner.
+func TestEmbeddedRunnerOff(t *testing.T) {
+	t.Parallel()
+	s := mustRunServer(t, "--embedded-runner=false")
+	c := s.devClient()
+	ctx := context.Background()
+	id := mustCreate(t, c, "no-embedded", "no-embedded")
+	start := time.Now().UTC().Add(-time.Minute).Truncate(time.Second)
+	mustPut(t, c, id, resourcePipeline(start, "true"))
+	if _, err := c.ActivatePipeline(ctx, &datapipeline.ActivatePipelineInput{PipelineId: aws.String(id)}); err != nil {
+		t.Fatal(err)
+	}
+	stamp := start.Format("2006-01-02T15:04:05")
+	box, say := "@Box_"+stamp, "@Say_"+stamp
+	waitStatuses(t, c, id, map[string]string{say: "WAITING_FOR_RUNNER", box: "CREATING"})
+	// A runner of the resource's worker group, elsewhere, takes it.
+	r := &sdkRunner{t: t, c: c, workerGroup: "culvert:" + id + ":Box"}
+	task := r.next(ctx)
+	r.finish(ctx, task, types.TaskStatusFinished, "")
+	waitStatuses(t, c, id, map[string]string{say: "FINISHED", box: "FINISHED"})
+}

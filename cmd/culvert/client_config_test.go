@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"encoding/pem"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -225,5 +227,24 @@ func TestLoadAWSConfig(t *testing.T) {
 				t.Errorf("credentials = %s, %v; want %s", creds.AccessKeyID, err, tc.wantKey)
 			}
 		})
+	}
+}
+
+// TestCLICABundle pins that AWS_CA_BUNDLE reaches the client verbs' HTTP
+// client, which culvert wraps (sdkhttp) rather than replaces: an https
+// endpoint whose certificate only the bundle vouches for fails without it
+// and works with it.
+func TestCLICABundle(t *testing.T) {
+	hermeticAWS(t)
+	s := mustRunServer(t)
+	proxy := startCountingProxy(t, s.URL, httptest.NewTLSServer)
+	bundle := writeFile(t, "ca.pem", string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: proxy.srv.Certificate().Raw})))
+
+	if _, _, err := runCLI(t, "list", "--endpoint", proxy.URL); err == nil || !strings.HasPrefix(err.Error(), "cannot reach "+proxy.URL) {
+		t.Errorf("list over TLS without the bundle: err = %v, want cannot reach %s", err, proxy.URL)
+	}
+	t.Setenv("AWS_CA_BUNDLE", bundle)
+	if out, _, err := runCLI(t, "list", "--json", "--endpoint", proxy.URL); err != nil || !strings.Contains(out, "pipelineDescriptionList") {
+		t.Errorf("list over TLS with AWS_CA_BUNDLE: err %v, stdout %q; want the server's list", err, out)
 	}
 }

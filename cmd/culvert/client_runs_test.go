@@ -23,6 +23,7 @@ import (
 // watch to have refreshed) instead of sleeping.
 type countingProxy struct {
 	URL string
+	srv *httptest.Server
 
 	mu     sync.Mutex
 	counts map[string]int
@@ -30,6 +31,13 @@ type countingProxy struct {
 }
 
 func newCountingProxy(t *testing.T, target string) *countingProxy {
+	t.Helper()
+	return startCountingProxy(t, target, httptest.NewServer)
+}
+
+// startCountingProxy is newCountingProxy with a choice of server, such as
+// httptest.NewTLSServer.
+func startCountingProxy(t *testing.T, target string, start func(http.Handler) *httptest.Server) *countingProxy {
 	t.Helper()
 	u, err := url.Parse(target)
 	if err != nil {
@@ -43,7 +51,7 @@ func newCountingProxy(t *testing.T, target string) *countingProxy {
 	// A watch that ends cancels its request in flight; that is no news.
 	rp.ErrorHandler = func(w http.ResponseWriter, _ *http.Request, _ error) { w.WriteHeader(http.StatusBadGateway) }
 	p := &countingProxy{counts: map[string]int{}, notify: make(chan struct{}, 1)}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := start(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rp.ServeHTTP(w, r)
 		_, op, _ := strings.Cut(r.Header.Get("X-Amz-Target"), ".")
 		p.mu.Lock()
@@ -59,6 +67,7 @@ func newCountingProxy(t *testing.T, target string) *countingProxy {
 		tr.CloseIdleConnections()
 	})
 	p.URL = srv.URL + "/"
+	p.srv = srv
 	return p
 }
 

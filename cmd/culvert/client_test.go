@@ -372,8 +372,8 @@ func TestCLIErrors(t *testing.T) {
 }
 
 // TestCLIErrorOutput runs the real binary: an API error is one line,
-// "culvert: Code: message", on stderr, with a non-zero exit status; a
-// definition with errors exits 1.
+// "culvert: Code: message", on stderr, with exit status 2; a definition
+// with errors exits 1.
 func TestCLIErrorOutput(t *testing.T) {
 	bin := mustBuildBinary(t)
 	hermeticAWS(t)
@@ -397,8 +397,8 @@ func TestCLIErrorOutput(t *testing.T) {
 	const unknown = "df-0000000000000000000"
 	stdout, stderr, code := run("activate", unknown)
 	want := "culvert: PipelineNotFoundException: Pipeline " + unknown + " was not found. Verify that you used the correct user and account identifiers.\n"
-	if stdout != "" || stderr != want || code == 0 {
-		t.Errorf("activate %s: stdout %q, stderr %q, exit %d; want only stderr %q and a non-zero exit", unknown, stdout, stderr, code, want)
+	if stdout != "" || stderr != want || code != 2 {
+		t.Errorf("activate %s: stdout %q, stderr %q, exit %d; want only stderr %q and exit 2", unknown, stdout, stderr, code, want)
 	}
 
 	stdout, _, code = run("create", "errors")

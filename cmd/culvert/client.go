@@ -72,8 +72,8 @@ func (c *clientCommand) Run(ctx context.Context, args []string) error {
 func (c *clientCommand) flagSet(synopsis, about string) *flag.FlagSet {
 	fs := flag.NewFlagSet("culvert "+c.verb, flag.ContinueOnError)
 	fs.SetOutput(c.main.Stderr)
-	fs.StringVar(&c.endpoint, "endpoint", "", "the Data Pipeline endpoint `URL`; default $AWS_ENDPOINT_URL_DATA_PIPELINE,\n"+
-		"then $AWS_ENDPOINT_URL, then "+serveDefaultEndpoint()+" (culvert serve's default)")
+	fs.StringVar(&c.endpoint, "endpoint", "", "the Data Pipeline endpoint `URL`; default $CULVERT_ENDPOINT, $AWS_ENDPOINT_URL_DATA_PIPELINE,\n"+
+		"$AWS_ENDPOINT_URL, then "+serveDefaultEndpoint()+" (culvert serve's default)")
 	fs.StringVar(&c.region, "region", "", "the `REGION` requests are signed for; default the AWS SDK's ($AWS_REGION, the profile),\n"+
 		"then "+devRegion+" on a loopback endpoint")
 	fs.StringVar(&c.profile, "profile", "", "the shared-config `PROFILE` to take credentials and region from; default $AWS_PROFILE")
@@ -242,6 +242,10 @@ func (e *clientError) Unwrap() error { return e.err }
 func apiError(err error) error {
 	if err == nil {
 		return nil
+	}
+	if errors.Is(err, context.Canceled) {
+		// Ctrl-C: the request did not fail, the user stopped it.
+		return &clientError{msg: "interrupted", err: err}
 	}
 	var ae smithy.APIError
 	if errors.As(err, &ae) {

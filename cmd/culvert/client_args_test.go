@@ -1,13 +1,20 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/url"
+	"os"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/smithy-go"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -123,5 +130,35 @@ func TestRunsQueries(t *testing.T) {
 				t.Errorf("queries mismatch (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestAPIError pins the one line a failed call becomes, whatever the SDK
+// wrapped around it.
+func TestAPIError(t *testing.T) {
+	t.Parallel()
+	op := func(err error) error {
+		return &smithy.OperationError{ServiceID: "Data Pipeline", OperationName: "ListPipelines", Err: err}
+	}
+	refused := &url.Error{Op: "Post", URL: "http://127.0.0.1:1/", Err: &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}}
+	tests := []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"API error", op(&smithy.GenericAPIError{Code: "PipelineNotFoundException", Message: "Pipeline df-1 was not found."}),
+			"PipelineNotFoundException: Pipeline df-1 was not found."},
+		{"refused", op(refused), "cannot reach http://127.0.0.1:1/: dial tcp: connect: connection refused (is culvert serve running there? see --endpoint)"},
+		{"interrupted", op(&url.Error{Op: "Post", URL: "http://127.0.0.1:1/", Err: context.Canceled}), "interrupted"},
+		{"other", op(errors.New("serialization failed")), "ListPipelines: serialization failed"},
+	}
+	for _, tc := range tests {
+		got := apiError(tc.err)
+		if got.Error() != tc.want {
+			t.Errorf("%s: apiError() = %q, want %q", tc.name, got, tc.want)
+		}
+		if !errors.Is(got, tc.err) {
+			t.Errorf("%s: apiError() does not wrap the SDK's error", tc.name)
+		}
 	}
 }

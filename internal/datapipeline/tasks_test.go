@@ -3,6 +3,7 @@ package datapipeline_test
 import (
 	"context"
 	"encoding/json"
+	"runtime"
 	"testing"
 	"time"
 
@@ -72,7 +73,7 @@ func TestPollForTaskWakes(t *testing.T) {
 		out, err := svc.PollForTask(b.ctx, &datapipeline.PollForTaskInput{WorkerGroup: "wg", Hostname: "runner-host"})
 		done <- result{out, err}
 	}()
-	time.Sleep(100 * time.Millisecond) // let the poll start waiting
+	waitForPoller(t, b.db, store.TaskTopic(principalA.AccountID, "wg"))
 
 	// Another account's runner on the same worker group name never sees it.
 	otherCtx, stopOther := context.WithCancel(b.ctxB)
@@ -193,5 +194,22 @@ func TestHeartbeatTerminate(t *testing.T) {
 	}
 	if terminate(b.ctx, "wg") {
 		t.Error("ordinary worker group after the delete: terminate = true")
+	}
+}
+
+// waitForPoller returns once a poll waits on topic, so that what the test
+// does next reaches a waiting poller rather than one yet to look.
+func waitForPoller(t *testing.T, db store.Store, topic string) {
+	t.Helper()
+	n, ok := db.Notifier().(*store.LocalNotifier)
+	if !ok {
+		t.Fatalf("the store's notifier is a %T, not a *store.LocalNotifier", db.Notifier())
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for n.Subscribers(topic) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("no poll waits on %s after 10 s", topic)
+		}
+		runtime.Gosched()
 	}
 }

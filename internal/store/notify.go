@@ -26,6 +26,15 @@ func (n *LocalNotifier) Publish(topic string) {
 	}
 }
 
+// Subscribers returns how many subscriptions to topic are open: whether a
+// poller waits on a worker group, for metrics and for tests that must know
+// a waiter is in place before they publish.
+func (n *LocalNotifier) Subscribers(topic string) int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return len(n.subs[topic])
+}
+
 // Subscribe implements [Notifier].
 func (n *LocalNotifier) Subscribe(topic string) (<-chan struct{}, func()) {
 	ch := make(chan struct{}, 1)

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -165,12 +166,17 @@ func migrationVersions(t *testing.T) []string {
 func TestGroupCommit(t *testing.T) {
 	t.Parallel()
 	const n = 200
-	createAll := func(t *testing.T, d *testDB, start <-chan struct{}) {
+	// createAll creates n pipelines at once, each caller waiting for
+	// start; arrived, if not nil, is told of each caller about to wait.
+	createAll := func(t *testing.T, d *testDB, start <-chan struct{}, arrived *sync.WaitGroup) {
 		t.Helper()
 		var wg sync.WaitGroup
 		errs := make([]error, n)
 		for i := range n {
 			wg.Go(func() {
+				if arrived != nil {
+					arrived.Done()
+				}
 				<-start
 				_, _, errs[i] = d.PipelineCreate(t.Context(), &store.PipelineCreateParams{
 					Account: "acct", ID: fmt.Sprintf("df-%04d", i), Name: fmt.Sprintf("p%d", i), UniqueID: "u", Now: time.Now(),
@@ -207,14 +213,14 @@ func TestGroupCommit(t *testing.T) {
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			createAll(t, d, start)
+			createAll(t, d, start, nil)
 		}()
 		deadline := time.Now().Add(10 * time.Second)
 		for d.c.applied() < n {
 			if time.Now().After(deadline) {
 				t.Fatalf("only %d of %d writes enqueued", d.c.applied(), n)
 			}
-			time.Sleep(time.Millisecond)
+			runtime.Gosched()
 		}
 		if got := d.c.commits.Load() - before; got != 0 {
 			t.Errorf("%d commits while the connection was held, want 0", got)
@@ -236,8 +242,10 @@ func TestGroupCommit(t *testing.T) {
 		d := openTemp(t)
 		before := d.c.commits.Load()
 		start := make(chan struct{})
-		go func() { time.Sleep(10 * time.Millisecond); close(start) }()
-		createAll(t, d, start)
+		var arrived sync.WaitGroup
+		arrived.Add(n)
+		go func() { arrived.Wait(); close(start) }()
+		createAll(t, d, start, &arrived)
 		commits := d.c.commits.Load() - before
 		t.Logf("%d concurrent PipelineCreate calls took %d SQLite transactions", n, commits)
 		if commits == 0 || commits > n {

@@ -3,6 +3,7 @@ package storetest
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -422,7 +423,9 @@ func testDefinitionDerive(t *testing.T, opts Options) {
 			<-start
 			results[i] = d.Derive(func(doc []byte) any {
 				calls.Add(1)
-				time.Sleep(time.Millisecond) // widen the race window
+				for range 100 {
+					runtime.Gosched() // widen the race window: let the others call Derive meanwhile
+				}
 				return &struct{ n int }{len(doc)}
 			})
 		}()

@@ -25,29 +25,36 @@ const clockTicks = 100
 
 // ProcessCPU returns the user+system CPU time of process pid so far.
 func ProcessCPU(pid int) (time.Duration, error) {
+	self, _, err := ProcessCPUs(pid)
+	return self, err
+}
+
+// ProcessCPUs returns the user+system CPU time of process pid so far, and
+// that of its children it has waited for (a task runner's commands).
+func ProcessCPUs(pid int) (self, children time.Duration, err error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	// The command name, field 2, is parenthesised and may hold spaces;
 	// the fields after it start with field 3, the state.
 	i := bytes.LastIndexByte(b, ')')
 	if i < 0 {
-		return 0, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
+		return 0, 0, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
 	}
 	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 13 {
-		return 0, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
+	if len(f) < 15 {
+		return 0, 0, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
 	}
-	var ticks int64
-	for _, s := range f[11:13] { // utime, stime: fields 14 and 15
-		n, err := strconv.ParseInt(s, 10, 64)
-		if err != nil {
-			return 0, fmt.Errorf("/proc/%d/stat: %w", pid, err)
+	// utime, stime, cutime, cstime: fields 14 to 17.
+	var ticks [4]int64
+	for k, s := range f[11:15] {
+		if ticks[k], err = strconv.ParseInt(s, 10, 64); err != nil {
+			return 0, 0, fmt.Errorf("/proc/%d/stat: %w", pid, err)
 		}
-		ticks += n
 	}
-	return time.Duration(ticks) * time.Second / clockTicks, nil
+	tick := func(n int64) time.Duration { return time.Duration(n) * time.Second / clockTicks }
+	return tick(ticks[0] + ticks[1]), tick(ticks[2] + ticks[3]), nil
 }
 
 // ProcessMemory returns the resident set size and its peak of process pid,

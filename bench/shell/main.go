@@ -127,7 +127,7 @@ func measureRun(c *config, stderr io.Writer) (*result, error) {
 	defer cancel()
 	client := measure.NewClient(c.Endpoint, "us-east-1", 4, time.Minute)
 	wg := fmt.Sprintf("wg-shell-%x", time.Now().UnixNano()&0xffffff)
-	start := time.Now().UTC().Truncate(15*time.Minute).Add(-time.Duration(c.Intervals) * 15 * time.Minute)
+	start := time.Now().UTC().Truncate(15 * time.Minute).Add(-time.Duration(c.Intervals) * 15 * time.Minute)
 	objs := []types.PipelineObject{
 		object("Default", str("scheduleType", "cron"), ref("schedule", "Quarterly"), str("workerGroup", wg),
 			str("maxActiveInstances", fmt.Sprint(c.MaxActive)),

@@ -101,6 +101,9 @@ type Attempt struct {
 	ActualStart        time.Time
 	ActualEnd          time.Time
 	ReportProgressTime time.Time
+	// LogLocation is where the runner says the attempt's logs are
+	// (@logLocation): an s3:// URI, a file:// URI or an absolute path.
+	LogLocation string
 
 	ErrorID, ErrorMessage, ErrorStackTrace string
 }

@@ -41,6 +41,9 @@ const (
 	KeyStatus          = "@status"
 	KeyVersion         = "@version"
 	KeyPipelineID      = "@pipelineId"
+	// KeyLogLocation is where an attempt's runner put its logs
+	// (Attempt.LogLocation).
+	KeyLogLocation = "@logLocation"
 	// KeyEvent is an action the instance fired (Instance.Events), one
 	// field per action.
 	KeyEvent = "@event"
@@ -141,6 +144,7 @@ func attemptOwn(fs []Field, pipelineID string, in *Instance, a *Attempt) []Field
 	fs = appendTime(fs, "@actualEndTime", a.ActualEnd)
 	fs = appendString(fs, "hostname", a.Hostname)
 	fs = appendTime(fs, "reportProgressTime", a.ReportProgressTime)
+	fs = appendString(fs, KeyLogLocation, a.LogLocation)
 	return appendErrors(fs, a.ErrorID, a.ErrorMessage, a.ErrorStackTrace)
 }
 

@@ -117,7 +117,8 @@ func TestAttemptFields(t *testing.T) {
 		name: "failed",
 		a: Attempt{ID: "@SayHello_2012-12-12T00:00:00_Attempt=1", InstanceID: in.ID, N: 1, Status: StatusFailed,
 			Hostname: "h1", ActualStart: at("2012-12-13T01:40:50"), ActualEnd: at("2012-12-13T01:41:00"),
-			ReportProgressTime: at("2012-12-13T01:40:55"), ErrorID: "E", ErrorMessage: "exit 1", ErrorStackTrace: "st"},
+			ReportProgressTime: at("2012-12-13T01:40:55"), LogLocation: "s3://logs/df-1/SayHello/a1/",
+			ErrorID: "E", ErrorMessage: "exit 1", ErrorStackTrace: "st"},
 		want: []Field{
 			Ref("@componentParent", "SayHello"), Ref("@instanceParent", in.ID), String("type", "ShellCommandActivity"),
 			String("@sphere", "ATTEMPT"), String("@version", "1"), String("@pipelineId", "df-1"),
@@ -125,6 +126,7 @@ func TestAttemptFields(t *testing.T) {
 			String("@scheduledStartTime", "2012-12-12T00:00:00"), String("@scheduledEndTime", "2012-12-12T01:00:00"),
 			String("@actualStartTime", "2012-12-13T01:40:50"), String("@actualEndTime", "2012-12-13T01:41:00"),
 			String("hostname", "h1"), String("reportProgressTime", "2012-12-13T01:40:55"),
+			String("@logLocation", "s3://logs/df-1/SayHello/a1/"),
 			String("errorId", "E"), String("errorMessage", "exit 1"), String("errorStackTrace", "st"),
 			Ref("parent", in.ID),
 		},

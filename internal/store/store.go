@@ -156,6 +156,10 @@ type Task struct {
 	// (TaskProgress), zero until it first does: the attempt's
 	// reportProgressTime.
 	ProgressedAt time.Time
+	// LogLocation is where the runner said the attempt's logs are, the
+	// last one its progress reports named (TaskProgressParams); empty
+	// until one does. The attempt's @logLocation.
+	LogLocation string
 }
 
 // TaskStatus is where a task is in its queue lifecycle.
@@ -296,6 +300,10 @@ type TaskProgressParams struct {
 	// ProgressTimeout; a task with one is leased until Now plus it.
 	LeaseUntil time.Time
 	Now        time.Time
+	// LogLocation, when not empty, becomes the task's LogLocation; an
+	// empty one keeps what an earlier report said, since runners name
+	// it once, in their acknowledgement.
+	LogLocation string
 }
 
 // TaskCompleteParams are the inputs of [Store.TaskComplete].
@@ -439,8 +447,9 @@ type Store interface {
 	// TaskProgress extends the lease of a claimed task and returns it, so the
 	// caller can see whether it was canceled. It returns ErrNotFound if the
 	// account has no such task, or the task is still queued or done.
-	// It records p.Now as the task's ProgressedAt. Progress is not a
-	// change in the TaskChanges feed.
+	// It records p.Now as the task's ProgressedAt, and p.LogLocation,
+	// when set, as its LogLocation. Progress is not a change in the
+	// TaskChanges feed.
 	TaskProgress(ctx context.Context, p *TaskProgressParams) (*Task, error)
 
 	// TaskReap marks LOST every claimed task whose lease expired before

@@ -50,12 +50,12 @@ func eventsJSON(events []string) string {
 }
 
 const attemptColumns = `pipeline_id, id, instance_id, n, status, task_id, hostname, not_before, actual_start, actual_end,
-	report_progress_time, error_id, error_message, error_stack`
+	report_progress_time, error_id, error_message, error_stack, log_location`
 
 func attemptArgs(args []any, pipelineID string, a *pipeline.Attempt) []any {
 	return append(args, pipelineID, a.ID, a.InstanceID, int64(a.N), string(a.Status), a.TaskID, a.Hostname,
 		unixNano(a.NotBefore), unixNano(a.ActualStart), unixNano(a.ActualEnd), unixNano(a.ReportProgressTime),
-		a.ErrorID, a.ErrorMessage, a.ErrorStackTrace)
+		a.ErrorID, a.ErrorMessage, a.ErrorStackTrace, a.LogLocation)
 }
 
 // bulkRows is how many rows one multi-row INSERT carries. Binding many rows
@@ -209,7 +209,7 @@ func (s *DB) RunApply(ctx context.Context, c *store.RunChanges) error {
 		func(i int, args []any) []any { return planArgs(args, pid, plain[i]) })...)
 	stmts = append(stmts, bulk(`INSERT OR REPLACE INTO instances (`+instanceColumns+`)`, 24, len(full),
 		func(i int, args []any) []any { return instanceArgs(args, pid, full[i]) })...)
-	stmts = append(stmts, bulk(`INSERT OR REPLACE INTO attempts (`+attemptColumns+`)`, 14, len(ats),
+	stmts = append(stmts, bulk(`INSERT OR REPLACE INTO attempts (`+attemptColumns+`)`, 15, len(ats),
 		func(i int, args []any) []any { return attemptArgs(args, pid, ats[i]) })...)
 	stmts = append(stmts, taskInserts(tasks, firstTask)...)
 	if len(canceled) > 0 {

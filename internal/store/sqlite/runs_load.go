@@ -125,7 +125,7 @@ func (s *DB) loadAttempts(ctx context.Context, intern interner) error {
 	for rows.Next() {
 		a := &pipeline.Attempt{}
 		if err := rows.Scan(&pid, &a.ID, &a.InstanceID, &n, &status, &a.TaskID, &host, &nb, &as, &ae, &rpt,
-			&a.ErrorID, &a.ErrorMessage, &a.ErrorStackTrace); err != nil {
+			&a.ErrorID, &a.ErrorMessage, &a.ErrorStackTrace, &a.LogLocation); err != nil {
 			return err
 		}
 		a.N, a.Status, a.Hostname = int(n), pipeline.Status(intern.get(status)), intern.get(host)

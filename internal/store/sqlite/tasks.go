@@ -35,19 +35,19 @@ func (e feedEntry) live() bool { return !e.ref.dropped && e.ref.t.ChangeSeq == e
 // migrations/0005_task_objects.sql).
 const taskColumns = `id, seq, account, pipeline_id, attempt_id, instance_id, worker_group, status, not_before,
 	hostname, lease_owner, lease_expires, canceled, error_id, error_message, error_stack, change_seq, created_at, updated_at,
-	progress_timeout, progressed_at`
+	progress_timeout, progressed_at, log_location`
 
 func taskArgs(args []any, t *store.Task, seq int64) []any {
 	return append(args, t.ID, seq, t.Account, t.PipelineID, t.AttemptID, t.InstanceID, t.WorkerGroup,
 		string(t.Status), unixNano(t.NotBefore), t.Hostname, t.LeaseOwner, unixNano(t.LeaseExpires), boolInt(t.Canceled),
 		t.ErrorID, t.ErrorMessage, t.ErrorStack, t.ChangeSeq, unixNano(t.CreatedAt), unixNano(t.UpdatedAt),
-		int64(t.ProgressTimeout), unixNano(t.ProgressedAt))
+		int64(t.ProgressTimeout), unixNano(t.ProgressedAt), t.LogLocation)
 }
 
 // taskInserts returns the statements that insert tasks (in queue order,
 // the first at queue position first): their rows and their objects.
 func taskInserts(tasks []*store.Task, first int64) []stmt {
-	out := bulk(`INSERT INTO tasks (`+taskColumns+`)`, 21, len(tasks),
+	out := bulk(`INSERT INTO tasks (`+taskColumns+`)`, 22, len(tasks),
 		func(i int, args []any) []any { return taskArgs(args, tasks[i], first+int64(i)) })
 	return append(out, bulk(`INSERT INTO task_objects (seq, objects)`, 2, len(tasks),
 		func(i int, args []any) []any { return append(args, first+int64(i), nonNilSlice(tasks[i].Objects)) })...)
@@ -82,7 +82,7 @@ func (s *DB) loadTasks(ctx context.Context) error {
 		)
 		if err := rows.Scan(&t.ID, &seq, &t.Account, &t.PipelineID, &t.AttemptID, &t.InstanceID, &t.WorkerGroup,
 			&status, &notBefore, &t.Hostname, &t.LeaseOwner, &lease, &cancel, &t.ErrorID, &t.ErrorMessage, &t.ErrorStack,
-			&t.ChangeSeq, &c, &u, &progress, &progressed, &t.Objects); err != nil {
+			&t.ChangeSeq, &c, &u, &progress, &progressed, &t.LogLocation, &t.Objects); err != nil {
 			return err
 		}
 		t.ProgressTimeout = time.Duration(progress)
@@ -297,8 +297,11 @@ func (s *DB) TaskProgress(ctx context.Context, p *store.TaskProgressParams) (*st
 	if nt.ProgressTimeout > 0 {
 		nt.LeaseExpires = p.Now.Add(nt.ProgressTimeout).UTC()
 	}
-	seq, err := s.write(stmt{query: `UPDATE tasks SET lease_expires = ?, updated_at = ?, progressed_at = ? WHERE seq = ?`,
-		args: []any{unixNano(nt.LeaseExpires), unixNano(nt.UpdatedAt), unixNano(nt.ProgressedAt), ref.seq}})
+	if p.LogLocation != "" {
+		nt.LogLocation = p.LogLocation
+	}
+	seq, err := s.write(stmt{query: `UPDATE tasks SET lease_expires = ?, updated_at = ?, progressed_at = ?, log_location = ? WHERE seq = ?`,
+		args: []any{unixNano(nt.LeaseExpires), unixNano(nt.UpdatedAt), unixNano(nt.ProgressedAt), nt.LogLocation, ref.seq}})
 	if err != nil {
 		s.mu.Unlock()
 		return nil, err

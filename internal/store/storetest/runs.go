@@ -41,7 +41,7 @@ func fullAttempt(id string) *pipeline.Attempt {
 	return &pipeline.Attempt{
 		ID: id, InstanceID: strings.Split(id, "_Attempt=")[0], N: 2, Status: pipeline.StatusFailed,
 		TaskID: "task-" + id, Hostname: "host-1.example", NotBefore: at(time.Minute), ActualStart: at(2 * time.Minute),
-		ActualEnd: at(3 * time.Minute), ReportProgressTime: at(150 * time.Second),
+		ActualEnd: at(3 * time.Minute), ReportProgressTime: at(150 * time.Second), LogLocation: "s3://logs/df-1/" + id + "/",
 		ErrorID: "E", ErrorMessage: "failed ünï", ErrorStackTrace: "a\nb",
 	}
 }

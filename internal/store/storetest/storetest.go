@@ -52,6 +52,7 @@ func Run(t *testing.T, opts Options) {
 	t.Run("TaskProgress", func(t *testing.T) { testTaskProgress(t, opts) })
 	t.Run("TaskComplete", func(t *testing.T) { testTaskComplete(t, opts) })
 	t.Run("TaskProgressTimeout", func(t *testing.T) { testTaskProgressTimeout(t, opts) })
+	t.Run("TaskLogLocation", func(t *testing.T) { testTaskLogLocation(t, opts) })
 	t.Run("TaskReap", func(t *testing.T) { testTaskReap(t, opts) })
 	t.Run("TaskChanges", func(t *testing.T) { testTaskChanges(t, opts) })
 	t.Run("TaskLeaseNext", func(t *testing.T) { testTaskLeaseNext(t, opts) })

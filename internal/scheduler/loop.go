@@ -378,8 +378,9 @@ func (l *Loop) applyTask(pr *pipelineRun, t *store.Task, now time.Time) {
 	var err error
 	if t.Status.Done() && !t.ProgressedAt.IsZero() {
 		// Progress reports are not in the feed; the attempt keeps the
-		// last one's time when its task ends.
-		_ = pr.run.TaskProgress(t.AttemptID, t.ProgressedAt)
+		// last one's time, and the log location they named, when its
+		// task ends.
+		_ = pr.run.TaskProgress(t.AttemptID, t.ProgressedAt, t.LogLocation)
 	}
 	switch t.Status {
 	case store.TaskClaimed:

@@ -39,13 +39,17 @@ func (r *Run) TaskClaimed(attemptID, taskID, hostname string, now time.Time) err
 	return nil
 }
 
-// TaskProgress records a runner's progress report on attempt id.
-func (r *Run) TaskProgress(attemptID string, now time.Time) error {
+// TaskProgress records a runner's progress report on attempt id: when it
+// came and, when the runner named one, where the attempt's logs are.
+func (r *Run) TaskProgress(attemptID string, now time.Time, logLocation string) error {
 	a, _, err := r.openAttempt(attemptID)
 	if err != nil {
 		return err
 	}
 	a.ReportProgressTime = now
+	if logLocation != "" {
+		a.LogLocation = logLocation
+	}
 	r.touchAttempt(a)
 	return nil
 }

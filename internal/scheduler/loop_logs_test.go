@@ -1,0 +1,95 @@
+package scheduler_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"maps"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/culvert/culvert/internal/pipeline"
+	"github.com/culvert/culvert/internal/scheduler"
+	"github.com/culvert/culvert/internal/store"
+	"github.com/culvert/culvert/internal/store/sqlite"
+)
+
+// TestLoopKeepsLogLocation checks that an attempt keeps the @logLocation
+// its runner reported once its task ends, each attempt its own: a failed
+// attempt's logs stay findable after its retry ran elsewhere
+// (docs/assumptions/0022-attempt-logs.md).
+func TestLoopKeepsLogLocation(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	st, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(t.TempDir(), "culvert.db"), Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	const account, pid, wg = "123456789012", "df-LOGLOCLOOP1", "wg-logs"
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	str, ref := pipeline.String, pipeline.Ref
+	doc, err := json.Marshal(&pipeline.Definition{Objects: []pipeline.Object{
+		{ID: "Default", Name: "Default", Fields: []pipeline.Field{str("scheduleType", "cron"), ref("schedule", "Once"),
+			str("workerGroup", wg), str("maximumRetries", "1"), str("retryDelay", "1 minutes")}},
+		{ID: "Once", Name: "Once", Fields: []pipeline.Field{str("type", "Schedule"), str("period", "1 day"),
+			str("startDateTime", "2026-01-01T00:00:00"), str("occurrences", "1")}},
+		{ID: "Work", Name: "Work", Fields: []pipeline.Field{str("type", "ShellCommandActivity"), str("command", "true")}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	activate(t, st, account, pid, doc, t0)
+	now := t0
+	loop, err := scheduler.NewLoop(scheduler.LoopConfig{Store: st, Now: func() time.Time { return now }, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// run claims the next task, reports progress naming loc (when not
+	// empty), and completes it with status.
+	run := func(loc string, status store.TaskStatus) {
+		t.Helper()
+		loop.Pass(ctx)
+		task, err := st.TaskClaim(ctx, &store.TaskClaimParams{Account: account, WorkerGroup: wg, Owner: "r", LeaseUntil: now.Add(time.Hour), Now: now})
+		if err != nil {
+			t.Fatalf("TaskClaim: %v", err)
+		}
+		loop.Pass(ctx)
+		if _, err := st.TaskProgress(ctx, &store.TaskProgressParams{Account: account, ID: task.ID, LeaseUntil: now.Add(time.Hour), Now: now, LogLocation: loc}); err != nil {
+			t.Fatal(err)
+		}
+		// Later reports name no location; the first one's stays.
+		if _, err := st.TaskProgress(ctx, &store.TaskProgressParams{Account: account, ID: task.ID, LeaseUntil: now.Add(time.Hour), Now: now.Add(time.Second)}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.TaskComplete(ctx, &store.TaskCompleteParams{Account: account, ID: task.ID, Status: status, Now: now.Add(2 * time.Second)}); err != nil {
+			t.Fatal(err)
+		}
+		loop.Pass(ctx)
+		now = now.Add(2 * time.Minute)
+	}
+	run("/var/log/culvert/a1", store.TaskFailed)
+	run("s3://logs/a2/", store.TaskFinished)
+
+	state, err := st.RunLoad(ctx, account, pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, a := range state.Attempts {
+		got[a.ID] = a.LogLocation
+		if a.ReportProgressTime.IsZero() {
+			t.Errorf("attempt %s has no ReportProgressTime", a.ID)
+		}
+	}
+	want := map[string]string{
+		"@Work_2026-01-01T00:00:00_Attempt=1": "/var/log/culvert/a1",
+		"@Work_2026-01-01T00:00:00_Attempt=2": "s3://logs/a2/",
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("attempts' LogLocation = %v, want %v", got, want)
+	}
+}

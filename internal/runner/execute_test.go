@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -72,12 +73,12 @@ func TestPathElem(t *testing.T) {
 	}
 }
 
-// TestUnsupported checks what the types this runner cannot run, or not
-// yet, report.
+// TestUnsupported checks what the types this runner cannot run report:
+// what they need, and what to do instead.
 func TestUnsupported(t *testing.T) {
 	t.Parallel()
 	redshift := &Object{ID: "@Rs_1", Fields: []Field{str("type", "RedshiftDataNode")}}
-	s3 := &Object{ID: "@S3_1", Fields: []Field{str("type", "S3DataNode")}}
+	s3 := &Object{ID: "@S3_1", Fields: []Field{str("type", "S3DataNode"), str("filePath", "s3://bucket/in.csv")}}
 	tests := []struct {
 		typ       string
 		fields    []Field
@@ -86,16 +87,14 @@ func TestUnsupported(t *testing.T) {
 		wantInMsg string
 	}{
 		{typ: "HiveActivity", wantID: "UnsupportedActivity", wantInMsg: "Apache Hive on an Amazon EMR cluster"},
+		{typ: "HiveActivity", wantID: "UnsupportedActivity", wantInMsg: "run the query with a SqlActivity"},
 		{typ: "EmrActivity", wantID: "UnsupportedActivity", wantInMsg: "EMR"},
-		{typ: "RedshiftCopyActivity", wantID: "UnsupportedActivity", wantInMsg: "Redshift"},
+		{typ: "RedshiftCopyActivity", wantID: "UnsupportedActivity", wantInMsg: "COPY yourself with a SqlActivity on a RedshiftDatabase"},
 		{typ: "DynamoDBTableExists", wantID: "UnsupportedActivity", wantInMsg: "DynamoDB"},
-		{typ: "SqlActivity", wantID: "NotYetSupported", wantInMsg: "does not run SqlActivity tasks yet"},
 		{typ: "CopyActivity", fields: []Field{ref("input", s3.ID), ref("output", redshift.ID)}, others: []*Object{s3, redshift},
 			wantID: "UnsupportedActivity", wantInMsg: "CopyActivity writes RedshiftDataNode @Rs_1"},
-		{typ: "CopyActivity", fields: []Field{ref("input", s3.ID)}, others: []*Object{s3}, wantID: "NotYetSupported"},
-		{typ: "S3KeyExists", wantID: "NotYetSupported"},
-		{typ: "S3PrefixNotEmpty", wantID: "NotYetSupported"},
-		{typ: "Exists", wantID: "NotYetSupported"},
+		{typ: "Exists", fields: []Field{ref("node", redshift.ID)}, others: []*Object{redshift},
+			wantID: "UnsupportedActivity", wantInMsg: "RedshiftDataNode"},
 	}
 	execs := DefaultExecutors()
 	for _, tc := range tests {
@@ -110,9 +109,12 @@ func TestUnsupported(t *testing.T) {
 			t.Errorf("%s: Execute() = %v, want %s mentioning %q", tc.typ, err, tc.wantID, tc.wantInMsg)
 		}
 	}
-	for _, typ := range []string{"ShellCommandActivity", "ShellCommandPrecondition"} {
-		if _, ok := execs[typ].(*Shell); !ok {
-			t.Errorf("DefaultExecutors[%s] = %T, want *Shell", typ, execs[typ])
+	for typ, want := range map[string]Executor{
+		"ShellCommandActivity": &Shell{}, "ShellCommandPrecondition": &Shell{}, "SqlActivity": SQL{}, "CopyActivity": Copy{},
+		"S3KeyExists": Precondition{}, "S3PrefixNotEmpty": Precondition{}, "Exists": Precondition{},
+	} {
+		if got := execs[typ]; fmt.Sprintf("%T", got) != fmt.Sprintf("%T", want) {
+			t.Errorf("DefaultExecutors[%s] = %T, want %T", typ, got, want)
 		}
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+
+	"github.com/culvert/culvert/internal/sqlconn"
 )
 
 // Executor runs the tasks of one or more attempt types.
@@ -44,7 +46,18 @@ type Job struct {
 	// (spec §9.4). The runner copies it to pipelineLogUri afterwards.
 	LogDir string
 	// Files reads and writes the files the task names by URI.
-	Files  Files
+	Files Files
+	// Databases resolves RdsDatabase and RedshiftDatabase ids to JDBC
+	// URLs.
+	Databases sqlconn.Resolver
+	// Evaluate evaluates an expression in the context of an object of the
+	// task's pipeline (an instance or attempt id) with the service's
+	// EvaluateExpression (spec §9.3 step 3); nil when the runner's API
+	// cannot. Its errors are the API's: an InvalidRequestException when
+	// the expression does not evaluate there.
+	Evaluate func(ctx context.Context, objectID, expression string) (string, error)
+	// Logger writes to the runner's log and to the attempt's event log,
+	// runner.log in LogDir: what the executor did, for the user.
 	Logger *slog.Logger
 }
 
@@ -86,20 +99,25 @@ func failf(id, format string, args ...any) *TaskError {
 type Executors map[string]Executor
 
 // DefaultExecutors returns the executors of this runner: [Shell] for
-// ShellCommandActivity and ShellCommandPrecondition; [Unsupported] for
-// the types that need AWS infrastructure this machine does not have
-// (EMR, Hive, Pig, Hadoop, Redshift, DynamoDB); [NotYetSupported] for the
-// types whose executors are still to come (SqlActivity, CopyActivity and
-// the S3 and Exists preconditions). Callers replace entries to add
+// ShellCommandActivity and ShellCommandPrecondition, [SQL] for
+// SqlActivity, [Copy] for CopyActivity, [Precondition] for S3KeyExists,
+// S3PrefixNotEmpty and Exists, and [Unsupported] for the types that need
+// AWS infrastructure this machine does not have (EMR, Hive, Pig, Hadoop,
+// Redshift's COPY, DynamoDB). Callers replace entries to change
 // executors.
 func DefaultExecutors() Executors {
 	shell := &Shell{}
-	e := Executors{"ShellCommandActivity": shell, "ShellCommandPrecondition": shell}
+	e := Executors{
+		"CopyActivity":             Copy{},
+		"Exists":                   Precondition{},
+		"S3KeyExists":              Precondition{},
+		"S3PrefixNotEmpty":         Precondition{},
+		"ShellCommandActivity":     shell,
+		"ShellCommandPrecondition": shell,
+		"SqlActivity":              SQL{},
+	}
 	for typ, need := range unsupportedTypes {
 		e[typ] = Unsupported{Needs: need}
-	}
-	for _, typ := range notYetSupportedTypes {
-		e[typ] = NotYetSupported{}
 	}
 	return e
 }

@@ -3,102 +3,79 @@ package runner
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
-	"net/url"
-	"os"
-	"path/filepath"
+	"io/fs"
 	"strings"
+
+	"github.com/culvert/culvert/internal/objstore"
 )
 
-// Files reads and writes the files a task names by URI: a scriptUri, the
-// stdout and stderr paths, pipelineLogUri. [LocalFiles] handles local
-// paths; an S3 implementation plugs in through the same interface.
+// Files reads and writes the files a task names by URI: S3 URIs
+// (s3://bucket/key), absolute local paths and file:// URLs, for a
+// scriptUri, the stdout and stderr paths, S3DataNode locations,
+// preconditions and pipelineLogUri. [*objstore.Store] implements it, with
+// the rules of docs/assumptions/0018-object-storage.md; tests may use
+// fakes.
+//
+// Every method returns an error wrapping [objstore.ErrInvalidURI] for a
+// URI it cannot use (an unknown scheme, a relative path, a directory where
+// an object is needed), an [*objstore.S3Error] when S3 refuses, and the
+// operating system's error for local files.
 type Files interface {
-	// Get opens the file at uri for reading. It returns an error wrapping
-	// [os.ErrNotExist] if there is none, and one wrapping
-	// [ErrUnsupportedURI] if this Files cannot reach such a URI.
+	// Get opens the object at uri for reading; the caller closes it. A
+	// missing object is an error satisfying errors.Is(err,
+	// fs.ErrNotExist).
 	Get(ctx context.Context, uri string) (io.ReadCloser, error)
-	// Put stores what r holds at uri, replacing any file there, and
-	// creating parent directories as needed. It returns an error wrapping
-	// [ErrUnsupportedURI] if this Files cannot reach such a URI.
+	// Put stores what r yields at uri, replacing any object there; no
+	// reader ever sees half of it. A failed Put leaves the earlier object,
+	// if any, in place.
 	Put(ctx context.Context, uri string, r io.Reader) error
+	// Stat describes the object at uri. A missing object is an error
+	// satisfying errors.Is(err, fs.ErrNotExist).
+	Stat(ctx context.Context, uri string) (objstore.Info, error)
+	// Exists reports whether an object is at uri. It returns an error only
+	// when the answer is unknown (a 403 among them).
+	Exists(ctx context.Context, uri string) (bool, error)
+	// List returns the objects whose URIs begin with prefixURI (a string
+	// prefix, as S3 takes it), in key order; nothing is an empty list.
+	List(ctx context.Context, prefixURI string) ([]objstore.Info, error)
+	// PrefixNotEmpty reports whether List would list anything.
+	PrefixNotEmpty(ctx context.Context, prefixURI string) (bool, error)
+	// Download copies every object under the directory prefixURI into
+	// localDir, keeping names below the prefix; an empty prefix is no
+	// error.
+	Download(ctx context.Context, prefixURI, localDir string) error
+	// Upload copies every file under localDir to the directory prefixURI.
+	Upload(ctx context.Context, localDir, prefixURI string) error
+	// DownloadFile copies the object at uri to the file localPath. A
+	// missing object is an error satisfying errors.Is(err,
+	// fs.ErrNotExist).
+	DownloadFile(ctx context.Context, uri, localPath string) error
+	// UploadFile copies the file localPath to the object at uri.
+	UploadFile(ctx context.Context, localPath, uri string) error
 }
 
-// ErrUnsupportedURI is returned (wrapped) by a [Files] for a URI it cannot
-// reach, such as s3://… for [LocalFiles].
-var ErrUnsupportedURI = errors.New("unsupported URI")
+var _ Files = (*objstore.Store)(nil)
 
-// LocalFiles is [Files] for the local file system. A URI is an absolute or
-// relative path (relative to the runner's working directory) or a file://
-// URL; any other scheme is [ErrUnsupportedURI].
-type LocalFiles struct{}
-
-// LocalPath returns the local path uri names, or an error wrapping
-// [ErrUnsupportedURI].
-func LocalPath(uri string) (string, error) {
-	if uri == "" {
-		return "", fmt.Errorf("empty path: %w", ErrUnsupportedURI)
+// dirURI is uri as a directory: with a trailing "/", so that a prefix
+// s3://b/in takes s3://b/in/x and not s3://b/input.csv.
+func dirURI(uri string) string {
+	if strings.HasSuffix(uri, "/") {
+		return uri
 	}
-	scheme, _, ok := strings.Cut(uri, "://")
-	if !ok {
-		return filepath.Abs(uri)
-	}
-	if !strings.EqualFold(scheme, "file") {
-		return "", fmt.Errorf("%s: this runner reaches local paths only, not %s:// (S3 support is not built in yet): %w", uri, scheme, ErrUnsupportedURI)
-	}
-	u, err := url.Parse(uri)
-	if err != nil || u.Host != "" && u.Host != "localhost" || u.Path == "" {
-		return "", fmt.Errorf("%s: not a file URL of this machine: %w", uri, ErrUnsupportedURI)
-	}
-	return filepath.FromSlash(u.Path), nil
+	return uri + "/"
 }
 
-// Get implements [Files].
-func (LocalFiles) Get(_ context.Context, uri string) (io.ReadCloser, error) {
-	p, err := LocalPath(uri)
-	if err != nil {
-		return nil, err
+// baseName is the last element of a URI's path: the name an object is
+// staged under.
+func baseName(uri string) string {
+	uri = strings.TrimRight(uri, "/")
+	if i := strings.LastIndexByte(uri, '/'); i >= 0 {
+		return uri[i+1:]
 	}
-	f, err := os.Open(p)
-	if err != nil {
-		return nil, err
-	}
-	return f, nil
+	return uri
 }
 
-// Put implements [Files]. It writes a temporary file next to the target
-// and renames it, so a reader never sees half a file.
-func (LocalFiles) Put(_ context.Context, uri string, r io.Reader) error {
-	p, err := LocalPath(uri)
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(p), "."+filepath.Base(p)+".*")
-	if err != nil {
-		return err
-	}
-	_, err = io.Copy(tmp, r)
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(tmp.Name(), 0o644)
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), p)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("put %s: %w", p, err)
-	}
-	return nil
-}
-
-// joinURI appends path elements to a directory URI or path.
-func joinURI(base string, elems ...string) string {
-	return strings.TrimRight(base, "/") + "/" + strings.Join(elems, "/")
-}
+// isNotExist reports whether err says an object or file is missing, on S3
+// as on disk.
+func isNotExist(err error) bool { return errors.Is(err, fs.ErrNotExist) }

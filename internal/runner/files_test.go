@@ -2,73 +2,48 @@ package runner
 
 import (
 	"context"
-	"errors"
-	"io"
-	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 )
 
-func TestLocalPath(t *testing.T) {
+func TestDirURIAndBaseName(t *testing.T) {
 	t.Parallel()
-	wd, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	tests := []struct {
-		uri, want string
-		wantErr   bool
-	}{
-		{uri: "/var/log/x.txt", want: "/var/log/x.txt"},
-		{uri: "out/x.txt", want: filepath.Join(wd, "out/x.txt")},
-		{uri: "file:///var/log/x.txt", want: "/var/log/x.txt"},
-		{uri: "FILE://localhost/var/log/x.txt", want: "/var/log/x.txt"},
-		{uri: "file://otherhost/x", wantErr: true},
-		{uri: "s3://bucket/key", wantErr: true},
-		{uri: "", wantErr: true},
-	}
-	for _, tc := range tests {
-		got, err := LocalPath(tc.uri)
-		if tc.wantErr {
-			if !errors.Is(err, ErrUnsupportedURI) {
-				t.Errorf("LocalPath(%q) = %q, %v; want ErrUnsupportedURI", tc.uri, got, err)
-			}
-			continue
+	for _, tc := range []struct{ in, dir, base string }{
+		{in: "s3://b/in", dir: "s3://b/in/", base: "in"},
+		{in: "s3://b/in/", dir: "s3://b/in/", base: "in"},
+		{in: "s3://b/in/x.csv", dir: "s3://b/in/x.csv/", base: "x.csv"},
+		{in: "/data/x.csv", dir: "/data/x.csv/", base: "x.csv"},
+	} {
+		if got := dirURI(tc.in); got != tc.dir {
+			t.Errorf("dirURI(%q) = %q, want %q", tc.in, got, tc.dir)
 		}
-		if err != nil || got != tc.want {
-			t.Errorf("LocalPath(%q) = %q, %v; want %q", tc.uri, got, err, tc.want)
+		if got := baseName(tc.in); got != tc.base {
+			t.Errorf("baseName(%q) = %q, want %q", tc.in, got, tc.base)
 		}
 	}
 }
 
-func TestLocalFiles(t *testing.T) {
+// TestReadManifest reads Redshift's manifest format, which an
+// S3DataNode's manifestFilePath names.
+func TestReadManifest(t *testing.T) {
 	t.Parallel()
+	job, srv := newS3Job(t, shellTask("CopyActivity", nil))
 	ctx := context.Background()
-	dir := t.TempDir()
-	path := filepath.Join(dir, "a", "b", "f.txt")
-	var fs Files = LocalFiles{}
-	for _, content := range []string{"first", "second"} {
-		if err := fs.Put(ctx, path, strings.NewReader(content)); err != nil {
-			t.Fatalf("Put: %v", err)
-		}
-		rc, err := fs.Get(ctx, "file://"+path)
-		if err != nil {
-			t.Fatalf("Get: %v", err)
-		}
-		b, _ := io.ReadAll(rc)
-		rc.Close()
-		if string(b) != content {
-			t.Errorf("Get after Put(%q) = %q", content, b)
+	srv.PutObject(t, "bucket", "good.manifest", `{"entries": [{"url": "s3://bucket/a", "mandatory": true}, {"url": "s3://bucket/b"}], "meta": 1}`)
+	srv.PutObject(t, "bucket", "no-url.manifest", `{"entries": [{"mandatory": true}]}`)
+	srv.PutObject(t, "bucket", "not-json.manifest", `entries: a, b`)
+	got, err := readManifest(ctx, job.Files, "s3://bucket/good.manifest")
+	if err != nil || len(got) != 2 || got[0] != (inputObject{uri: "s3://bucket/a"}) || got[1] != (inputObject{uri: "s3://bucket/b", optional: true}) {
+		t.Errorf("readManifest(good) = %+v, %v", got, err)
+	}
+	for _, name := range []string{"no-url.manifest", "not-json.manifest", "missing.manifest"} {
+		if _, err := readManifest(ctx, job.Files, "s3://bucket/"+name); err == nil {
+			t.Errorf("readManifest(%s) = nil error", name)
 		}
 	}
-	if entries, _ := os.ReadDir(filepath.Dir(path)); len(entries) != 1 {
-		t.Errorf("the directory holds %d entries, want the file alone (no temporary files left)", len(entries))
+	if err := writeManifest(ctx, job.Files, "s3://bucket/out.manifest", []string{"s3://bucket/x"}); err != nil {
+		t.Fatal(err)
 	}
-	if _, err := fs.Get(ctx, filepath.Join(dir, "missing")); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("Get(missing) = %v, want os.ErrNotExist", err)
-	}
-	if err := fs.Put(ctx, "s3://bucket/k", strings.NewReader("x")); !errors.Is(err, ErrUnsupportedURI) {
-		t.Errorf("Put(s3://…) = %v, want ErrUnsupportedURI", err)
+	if got, err := readManifest(ctx, job.Files, "s3://bucket/out.manifest"); err != nil || len(got) != 1 || got[0] != (inputObject{uri: "s3://bucket/x"}) {
+		t.Errorf("readManifest(written) = %+v, %v; want the one mandatory entry", got, err)
 	}
 }

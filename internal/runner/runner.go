@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"time"
@@ -13,7 +14,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/datapipeline"
 
+	"github.com/culvert/culvert/internal/objstore"
 	"github.com/culvert/culvert/internal/sdkhttp"
+	"github.com/culvert/culvert/internal/sqlconn"
 )
 
 // API is the part of the Data Pipeline API a task runner calls.
@@ -82,8 +85,14 @@ type Config struct {
 	KeepWorkDirs bool
 	// Executors run the tasks by type; default DefaultExecutors().
 	Executors Executors
-	// Files reaches the files tasks name; default LocalFiles.
+	// Files reaches the files tasks name, on S3 and locally; default an
+	// [objstore.Store] configured as the AWS SDK's default chain finds it
+	// (objstore.Load).
 	Files Files
+	// Databases resolves the RdsDatabase and RedshiftDatabase ids of
+	// SqlActivity and the SQL data nodes to JDBC URLs; the zero Resolver
+	// knows none.
+	Databases sqlconn.Resolver
 	// ProgressInterval is the time between progress reports on a running
 	// task after its acknowledgement; default 60 seconds (§9.3).
 	ProgressInterval time.Duration
@@ -128,9 +137,6 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Executors == nil {
 		c.Executors = DefaultExecutors()
-	}
-	if c.Files == nil {
-		c.Files = LocalFiles{}
 	}
 	if c.ProgressInterval == 0 {
 		c.ProgressInterval = time.Minute
@@ -179,11 +185,30 @@ type Runner struct {
 }
 
 // New returns a Runner. It returns an error naming the field if cfg is
-// incomplete or invalid.
+// incomplete or invalid, and the error of objstore.Load if cfg has no Files
+// and the AWS configuration cannot be read.
 func New(cfg Config) (*Runner, error) {
 	cfg = cfg.withDefaults()
 	if err := cfg.validate(); err != nil {
 		return nil, err
+	}
+	// Absolute, because files move between these directories and URIs,
+	// which name local files by absolute path only.
+	for _, d := range []*string{&cfg.LogDir, &cfg.WorkRoot} {
+		abs, err := filepath.Abs(*d)
+		if err != nil {
+			return nil, fmt.Errorf("runner: %w", err)
+		}
+		*d = abs
+	}
+	if cfg.Files == nil {
+		// Credentials are resolved at the first S3 request, so a runner
+		// that only touches local files needs none.
+		st, err := objstore.Load(context.Background(), objstore.Config{})
+		if err != nil {
+			return nil, fmt.Errorf("runner: object storage: %w", err)
+		}
+		cfg.Files = st
 	}
 	return &Runner{cfg: cfg}, nil
 }

@@ -27,10 +27,18 @@ const stderrTail = 1024
 
 // Shell runs ShellCommandActivity and ShellCommandPrecondition tasks (spec
 // §3.3): command through /bin/sh -c with the scriptArgument values as $1…$n,
-// or the script scriptUri names. Each command runs in WorkDir, in a
-// process group of its own so that cancelling it reaches every process it
-// started. stdout and stderr go to files in the attempt's log directory,
-// and are copied to the stdout and stderr paths when the task names them.
+// or the script scriptUri names (S3 or local). Each command runs in
+// WorkDir, in a process group of its own so that cancelling it reaches
+// every process it started. stdout and stderr go to files in the attempt's
+// log directory, and are copied to the stdout and stderr URIs when the
+// task names them.
+//
+// With stage true (§9.4) each input S3DataNode is downloaded into a
+// directory of its own, exported to the command as INPUTn_STAGING_DIR in
+// input order, and each output gets an empty OUTPUTn_STAGING_DIR, uploaded
+// to the output's directoryPath (or filePath) when the command succeeds.
+// The shell expands ${INPUT1_STAGING_DIR}, which the service leaves as
+// written.
 //
 // Exit status 0 is FINISHED. Any other status is FAILED with errorId
 // ShellCommandFailed and the end of stderr in errorMessage, or, for a
@@ -60,9 +68,11 @@ func (s *Shell) Execute(ctx context.Context, job *Job) error {
 	if err != nil {
 		return failf("InvalidTaskObject", "%v", err)
 	}
+	var st *staging
 	if stage {
-		if err := checkStaging(t); err != nil {
-			return err
+		var te *TaskError
+		if st, te = planStaging(t, filepath.Join(job.ScratchDir, "staging")); te != nil {
+			return te
 		}
 	}
 
@@ -81,8 +91,8 @@ func (s *Shell) Execute(ctx context.Context, job *Job) error {
 
 	var argv []string
 	if hasScript {
-		path, err := fetchScript(ctx, job, scriptURI)
-		if err != nil {
+		path := filepath.Join(job.ScratchDir, "script")
+		if err := job.Files.DownloadFile(ctx, scriptURI, path); err != nil {
 			return failf("ScriptUnavailable", "scriptUri %s: %v", scriptURI, err)
 		}
 		if argv, err = scriptArgv(path); err != nil {
@@ -90,6 +100,11 @@ func (s *Shell) Execute(ctx context.Context, job *Job) error {
 		}
 	} else {
 		argv = append([]string{"/bin/sh", "-c", command, "sh"}, args...)
+	}
+	if st != nil {
+		if err := st.stageIn(ctx, job); err != nil {
+			return err
+		}
 	}
 
 	stdoutPath, stderrPath := filepath.Join(job.LogDir, StdoutLog), filepath.Join(job.LogDir, StderrLog)
@@ -107,11 +122,19 @@ func (s *Shell) Execute(ctx context.Context, job *Job) error {
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir = job.WorkDir
 	cmd.Stdout, cmd.Stderr = stdout, stderr
+	if st != nil {
+		cmd.Env = append(os.Environ(), st.env()...)
+	}
 	newProcessGroup(cmd)
-	job.Logger.Debug("runner: starting command", "argv", argv, "dir", cmd.Dir)
+	job.Logger.Info("runner: starting command", "argv", argv, "dir", cmd.Dir)
 	runErr := s.run(ctx, cmd)
 	stdout.Close()
 	stderr.Close()
+	if runErr == nil {
+		job.Logger.Info("runner: command exited", "status", cmd.ProcessState.String())
+	} else {
+		job.Logger.Info("runner: command ended", "err", runErr)
+	}
 
 	// Copy the output even when the task was canceled: it is what the
 	// user will look at to see how far it got.
@@ -120,7 +143,9 @@ func (s *Shell) Execute(ctx context.Context, job *Job) error {
 	var copyErr error
 	for _, c := range []struct{ uri, path string }{{stdoutURI, stdoutPath}, {stderrURI, stderrPath}} {
 		if c.uri != "" {
-			copyErr = errors.Join(copyErr, copyFile(copyCtx, job.Files, c.uri, c.path))
+			if err := job.Files.UploadFile(copyCtx, c.path, c.uri); err != nil {
+				copyErr = errors.Join(copyErr, fmt.Errorf("%s: %w", c.uri, err))
+			}
 		}
 	}
 
@@ -133,6 +158,10 @@ func (s *Shell) Execute(ctx context.Context, job *Job) error {
 		return &TaskError{ID: "ShellCommandFailed", Message: startErr.Error(), StackTrace: details}
 	case runErr == nil && copyErr != nil:
 		return &TaskError{ID: "OutputUnavailable", Message: fmt.Sprintf("the command finished, but its output could not be copied: %v", copyErr), StackTrace: details}
+	case runErr == nil && st != nil:
+		// Outputs are pushed only when the command succeeded: a failed
+		// command's partial output is not data anyone should consume.
+		return st.stageOut(ctx, job)
 	case runErr == nil:
 		return nil
 	}
@@ -191,48 +220,6 @@ func (s *Shell) run(ctx context.Context, cmd *exec.Cmd) error {
 	return err
 }
 
-// checkStaging returns the error of a staged task: a data node no runner
-// here can reach is UnsupportedActivity, any other is StagingUnavailable.
-// A task with no data nodes has nothing to stage and runs.
-//
-// TODO(objstore): stage S3DataNode inputs into INPUTn_STAGING_DIR and
-// upload OUTPUTn_STAGING_DIR afterwards (spec §9.4) through Files, once it
-// reaches S3. Until then a staged task fails rather than run without its
-// data.
-func checkStaging(t *Task) *TaskError {
-	if err := CheckDataNodes(t); err != nil {
-		return err
-	}
-	a := t.Attempt()
-	n := len(a.Refs("input")) + len(a.Refs("output"))
-	if n == 0 {
-		return nil
-	}
-	return failf("StagingUnavailable",
-		"%s has stage true, but this runner cannot stage data nodes yet (S3 support is not built in); "+
-			"set stage to false and copy the data in the command instead", t.ComponentID())
-}
-
-// fetchScript copies the script at uri into the job's scratch directory
-// and returns its path.
-func fetchScript(ctx context.Context, job *Job, uri string) (string, error) {
-	rc, err := job.Files.Get(ctx, uri)
-	if err != nil {
-		return "", err
-	}
-	defer rc.Close()
-	path := filepath.Join(job.ScratchDir, "script")
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o700)
-	if err != nil {
-		return "", err
-	}
-	_, err = io.Copy(f, rc)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return path, err
-}
-
 // scriptArgv returns how to run the script at path: through the
 // interpreter its #! line names, else through /bin/sh. The runner reads the
 // #! line itself, as the kernel would, so a script runs even where the
@@ -262,19 +249,6 @@ func scriptArgv(path string) ([]string, error) {
 		argv = append(argv, arg)
 	}
 	return append(argv, path), nil
-}
-
-// copyFile stores the file at path to uri.
-func copyFile(ctx context.Context, files Files, uri, path string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	if err := files.Put(ctx, uri, f); err != nil {
-		return fmt.Errorf("%s: %w", uri, err)
-	}
-	return nil
 }
 
 // tailOf returns up to the last n bytes of the file at path as text,

@@ -13,6 +13,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/culvert/culvert/internal/objstore"
+	"github.com/culvert/culvert/internal/objstore/s3test"
 )
 
 // shellTask is a task of the given type whose attempt has fields, plus
@@ -36,18 +39,33 @@ func shellTask(typ string, fields []Field, others ...*Object) *Task {
 func str(key, value string) Field { return Field{Key: key, Value: value} }
 func ref(key, id string) Field    { return Field{Key: key, Value: id, Ref: true} }
 
-// newJob returns a job for task with fresh directories.
+// newJob returns a job for task with fresh directories, whose Files reach
+// local files and, through the real SDK, an in-process S3 of its own.
 func newJob(t *testing.T, task *Task) *Job {
 	t.Helper()
+	job, _ := newS3Job(t, task)
+	return job
+}
+
+// newS3Job is newJob that also returns the job's S3, with a bucket named
+// "bucket".
+func newS3Job(t *testing.T, task *Task) (*Job, *s3test.Server) {
+	t.Helper()
+	srv := s3test.New(t)
+	srv.CreateBucket(t, "bucket")
+	files, err := objstore.New(srv.Config(), objstore.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	root := t.TempDir()
 	job := &Job{Task: task, WorkDir: filepath.Join(root, "work"), ScratchDir: filepath.Join(root, "scratch"),
-		LogDir: filepath.Join(root, "log"), Files: LocalFiles{}, Logger: slog.New(slog.DiscardHandler)}
+		LogDir: filepath.Join(root, "log"), Files: files, Logger: slog.New(slog.NewTextHandler(testWriter{t}, nil))}
 	for _, d := range []string{job.WorkDir, job.ScratchDir, job.LogDir} {
 		if err := os.Mkdir(d, 0o700); err != nil {
 			t.Fatal(err)
 		}
 	}
-	return job
+	return job, srv
 }
 
 func readFile(t *testing.T, path string) string {
@@ -88,6 +106,8 @@ func wantTaskError(t *testing.T, err error, status Status, id string) *TaskError
 func TestShell(t *testing.T) {
 	t.Parallel()
 	s3In := &Object{ID: "@In_1", Fields: []Field{str("type", "S3DataNode"), str("directoryPath", "s3://bucket/in/")}}
+	missingIn := &Object{ID: "@In_2", Fields: []Field{str("type", "S3DataNode"), str("directoryPath", "s3://no-such-bucket/in")}}
+	sqlIn := &Object{ID: "@Sql_1", Fields: []Field{str("type", "SqlDataNode"), str("table", "t")}}
 	dynamo := &Object{ID: "@Table_1", Fields: []Field{str("type", "DynamoDBDataNode"), str("tableName", "t")}}
 	tests := []struct {
 		name       string
@@ -119,9 +139,12 @@ func TestShell(t *testing.T) {
 			wantStatus: StatusFailed, wantID: "InvalidTaskObject"},
 		{name: "bad stage", typ: "ShellCommandActivity", fields: []Field{str("command", "true"), str("stage", "yes")},
 			wantStatus: StatusFailed, wantID: "InvalidTaskObject"},
-		{name: "staged S3 input", typ: "ShellCommandActivity",
-			fields: []Field{str("command", "touch ran"), str("stage", "TRUE"), ref("input", s3In.ID)}, others: []*Object{s3In},
-			wantStatus: StatusFailed, wantID: "StagingUnavailable"},
+		{name: "staged SQL input", typ: "ShellCommandActivity",
+			fields: []Field{str("command", "touch ran"), str("stage", "TRUE"), ref("input", sqlIn.ID)}, others: []*Object{sqlIn},
+			wantStatus: StatusFailed, wantID: "StagingUnsupported", wantInMsg: "input 1 is SqlDataNode @Sql_1"},
+		{name: "staged input in a missing bucket", typ: "ShellCommandActivity",
+			fields: []Field{str("command", "touch ran"), str("stage", "TRUE"), ref("input", missingIn.ID)}, others: []*Object{missingIn},
+			wantStatus: StatusFailed, wantID: "StagingFailed", wantInMsg: "NoSuchBucket"},
 		{name: "staged DynamoDB output", typ: "ShellCommandActivity",
 			fields: []Field{str("command", "touch ran"), str("stage", "true"), ref("output", dynamo.ID)}, others: []*Object{dynamo},
 			wantStatus: StatusFailed, wantID: "UnsupportedActivity", wantInMsg: "writes DynamoDBDataNode @Table_1"},
@@ -130,9 +153,12 @@ func TestShell(t *testing.T) {
 			wantStdout: "ran\n"},
 		{name: "staged without data nodes", typ: "ShellCommandActivity",
 			fields: []Field{str("command", "echo ran"), str("stage", "true")}, wantStdout: "ran\n"},
-		{name: "stdout to S3", typ: "ShellCommandActivity",
-			fields:     []Field{str("command", "echo ran"), str("stdout", "s3://bucket/out.txt")},
-			wantStatus: StatusFailed, wantID: "OutputUnavailable", wantInMsg: "s3://bucket/out.txt"},
+		{name: "stdout to a missing bucket", typ: "ShellCommandActivity",
+			fields:     []Field{str("command", "touch ran"), str("stdout", "s3://no-such-bucket/out.txt")},
+			wantStatus: StatusFailed, wantID: "OutputUnavailable", wantInMsg: "s3://no-such-bucket/out.txt"},
+		{name: "stdout to a relative path", typ: "ShellCommandActivity",
+			fields:     []Field{str("command", "touch ran"), str("stdout", "out.txt")},
+			wantStatus: StatusFailed, wantID: "OutputUnavailable", wantInMsg: "relative path"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -201,7 +227,7 @@ func TestShellScriptURI(t *testing.T) {
 		{name: "file URL", uri: "file://" + plain, wantStdout: "plain script\n"},
 		{name: "#! line with an argument", uri: shebang, wantID: "ShellCommandFailed", wantStdout: ""},
 		{name: "missing", uri: filepath.Join(dir, "nope.sh"), wantID: "ScriptUnavailable"},
-		{name: "S3", uri: "s3://bucket/script.sh", wantID: "ScriptUnavailable"},
+		{name: "missing on S3", uri: "s3://bucket/nope.sh", wantID: "ScriptUnavailable"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

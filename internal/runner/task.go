@@ -185,6 +185,33 @@ func (o *Object) Refs(key string) []string {
 // Type returns the object's type field.
 func (o *Object) Type() string { s, _ := o.String("type"); return s }
 
+// FieldMap returns the object's string fields as key → values, in order:
+// the form dataformat.Parse and sqlconn.Resolver.FromObject read.
+func (o *Object) FieldMap() map[string][]string {
+	m := make(map[string][]string, len(o.Fields))
+	for _, f := range o.Fields {
+		if !f.Ref {
+			m[f.Key] = append(m[f.Key], f.Value)
+		}
+	}
+	return m
+}
+
+// Secrets returns the values of every secret field of the task object
+// (a key beginning with "*", such as *password), which nothing the runner
+// reports or logs may show.
+func (t *Task) Secrets() []string {
+	var out []string
+	for _, o := range t.Objects {
+		for _, f := range o.Fields {
+			if strings.HasPrefix(f.Key, "*") && !f.Ref && f.Value != "" {
+				out = append(out, f.Value)
+			}
+		}
+	}
+	return out
+}
+
 // Int returns key as an integer, or def if the field is absent. It returns
 // an error naming the object and field if the value is not an integer.
 func (o *Object) Int(key string, def int) (int, error) {

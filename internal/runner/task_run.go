@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -15,6 +17,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/datapipeline"
 	"github.com/aws/aws-sdk-go-v2/service/datapipeline/types"
+
+	"github.com/culvert/culvert/internal/objstore"
 )
 
 // Why a task's execution context ended, other than its executor
@@ -34,8 +38,16 @@ func (r *Runner) runTask(s *session, out *datapipeline.PollForTaskOutput) {
 	log := r.cfg.Logger.With("pipeline", aws.ToString(to.PipelineId), "attempt", aws.ToString(to.AttemptId))
 
 	// Acknowledge at once: the service gives a claimed task to another
-	// runner unless it hears within two minutes.
-	canceled, err := r.progress(s.report, taskID)
+	// runner unless it hears within two minutes. The acknowledgement says
+	// where the attempt's logs will be (§9.4, @logLocation), so the task
+	// is read first; one that does not read is acknowledged anyway, and
+	// then failed.
+	task, parseErr := ParseTask(to)
+	var fields []types.Field
+	if parseErr == nil {
+		fields = []types.Field{{Key: aws.String(KeyLogLocation), StringValue: aws.String(r.logLocation(task))}}
+	}
+	canceled, err := r.progress(s.report, taskID, fields)
 	switch {
 	case err != nil:
 		log.Error("runner: could not acknowledge the task; it is left to its lease", "err", err)
@@ -43,10 +55,8 @@ func (r *Runner) runTask(s *session, out *datapipeline.PollForTaskOutput) {
 	case canceled:
 		log.Info("runner: the task was canceled before it started")
 		return
-	}
-	task, err := ParseTask(to)
-	if err != nil {
-		r.report(s.report, log, taskID, failf("InvalidTaskObject", "%v", err))
+	case parseErr != nil:
+		r.report(s.report, log, taskID, failf("InvalidTaskObject", "%v", parseErr))
 		return
 	}
 	log = log.With("type", task.Type())
@@ -64,7 +74,7 @@ func (r *Runner) runTask(s *session, out *datapipeline.PollForTaskOutput) {
 	wg.Go(func() { r.keepReporting(execCtx, stop, log, taskID) })
 
 	log.Info("runner: task started")
-	err = r.execute(execCtx, log, task)
+	err = redact(r.execute(execCtx, log, task), task.Secrets())
 	why := context.Cause(execCtx)
 	stop(errReturned)
 	switch {
@@ -79,12 +89,13 @@ func (r *Runner) runTask(s *session, out *datapipeline.PollForTaskOutput) {
 	}
 }
 
-// progress reports progress on a task, retrying as call does, and returns
-// whether the service canceled it. TaskNotFoundException and the other
-// errors that say the task is gone are returned as they are.
-func (r *Runner) progress(ctx context.Context, taskID string) (canceled bool, err error) {
+// progress reports progress on a task, with fields if any, retrying as
+// call does, and returns whether the service canceled it.
+// TaskNotFoundException and the other errors that say the task is gone
+// are returned as they are.
+func (r *Runner) progress(ctx context.Context, taskID string, fields []types.Field) (canceled bool, err error) {
 	err = r.call(ctx, "ReportTaskProgress", r.cfg.CallTimeout, func(ctx context.Context) error {
-		out, err := r.cfg.API.ReportTaskProgress(ctx, &datapipeline.ReportTaskProgressInput{TaskId: aws.String(taskID)})
+		out, err := r.cfg.API.ReportTaskProgress(ctx, &datapipeline.ReportTaskProgressInput{TaskId: aws.String(taskID), Fields: fields})
 		if err == nil {
 			canceled = out.Canceled
 		}
@@ -98,7 +109,7 @@ func (r *Runner) progress(ctx context.Context, taskID string) (canceled bool, er
 // is gone.
 func (r *Runner) keepReporting(ctx context.Context, stop context.CancelCauseFunc, log *slog.Logger, taskID string) {
 	for sleep(ctx, r.cfg.ProgressInterval) {
-		canceled, err := r.progress(ctx, taskID)
+		canceled, err := r.progress(ctx, taskID, nil)
 		switch {
 		case ctx.Err() != nil:
 			return
@@ -115,7 +126,8 @@ func (r *Runner) keepReporting(ctx context.Context, stop context.CancelCauseFunc
 	}
 }
 
-// execute prepares the task's directories and runs its executor.
+// execute prepares the task's directories and event log, runs its
+// executor, and publishes the attempt's logs.
 func (r *Runner) execute(ctx context.Context, log *slog.Logger, task *Task) (err error) {
 	ex := r.cfg.Executors[task.Type()]
 	if ex == nil {
@@ -134,28 +146,126 @@ func (r *Runner) execute(ctx context.Context, log *slog.Logger, task *Task) (err
 	} else {
 		defer os.RemoveAll(root)
 	}
+	events, err := os.Create(filepath.Join(logDir, EventLog))
+	if err != nil {
+		return fmt.Errorf("event log: %w", err)
+	}
+	defer events.Close()
 	job := &Job{
 		Task: task, WorkDir: filepath.Join(root, "work"), ScratchDir: filepath.Join(root, "scratch"),
-		LogDir: logDir, Files: r.cfg.Files, Logger: log,
+		LogDir: logDir, Files: r.cfg.Files, Databases: r.cfg.Databases, Evaluate: r.evaluator(task),
+		Logger: slog.New(slog.NewMultiHandler(log.Handler(), eventHandler(events, task.Secrets()))),
 	}
 	for _, d := range []string{job.WorkDir, job.ScratchDir} {
 		if err := os.Mkdir(d, 0o700); err != nil {
 			return fmt.Errorf("working directory: %w", err)
 		}
 	}
-	defer r.publishLogs(ctx, log, task, logDir)
+	err = runExecutor(ctx, ex, job)
+	switch te := (*TaskError)(nil); {
+	case err == nil:
+		job.Logger.Info("runner: task finished")
+	case errors.As(redact(err, task.Secrets()), &te):
+		job.Logger.Info("runner: task ended", "status", cmpStatus(te.Status), "error_id", te.ID, "error", te.Message)
+	default:
+		job.Logger.Info("runner: task ended", "err", redact(err, task.Secrets()))
+	}
+	events.Close()
+	r.publishLogs(ctx, log, task, logDir)
+	return err
+}
+
+// runExecutor runs ex, turning a panic into a TaskRunnerError.
+func runExecutor(ctx context.Context, ex Executor, job *Job) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			err = &TaskError{ID: "TaskRunnerError", Message: fmt.Sprintf("the %s executor panicked: %v", task.Type(), p), StackTrace: string(debug.Stack())}
+			err = &TaskError{ID: "TaskRunnerError", Message: fmt.Sprintf("the %s executor panicked: %v", job.Task.Type(), p), StackTrace: string(debug.Stack())}
 		}
 	}()
 	return ex.Execute(ctx, job)
+}
+
+func cmpStatus(s Status) Status {
+	if s == "" {
+		return StatusFailed
+	}
+	return s
+}
+
+// EventLog is the attempt's event log in its log directory: what the
+// runner did for the task (staging, connections, rows copied, the
+// outcome), for the user, next to stdout.log and stderr.log.
+const EventLog = "runner.log"
+
+// KeyLogLocation is the field of the acknowledgement that says where the
+// attempt's logs are: an attempt's @logLocation (§3.2).
+const KeyLogLocation = "@logLocation"
+
+// eventHandler writes an attempt's event log as text, with every secret
+// of the task replaced.
+func eventHandler(w io.Writer, secrets []string) slog.Handler {
+	return slog.NewTextHandler(redactWriter{w: w, secrets: secrets}, &slog.HandlerOptions{Level: slog.LevelInfo})
+}
+
+// redactWriter replaces secrets in what it writes. The text handler
+// writes a record with one Write, so a secret is never split.
+type redactWriter struct {
+	w       io.Writer
+	secrets []string
+}
+
+func (w redactWriter) Write(p []byte) (int, error) {
+	if _, err := io.WriteString(w.w, redactString(string(p), w.secrets)); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// evaluator returns the Job's Evaluate for task, or nil if the API cannot
+// evaluate expressions.
+func (r *Runner) evaluator(task *Task) func(ctx context.Context, objectID, expression string) (string, error) {
+	ev, ok := r.cfg.API.(expressionEvaluator)
+	if !ok {
+		return nil
+	}
+	return func(ctx context.Context, objectID, expression string) (string, error) {
+		var out *datapipeline.EvaluateExpressionOutput
+		err := r.call(ctx, "EvaluateExpression", r.cfg.CallTimeout, func(ctx context.Context) (err error) {
+			out, err = ev.EvaluateExpression(ctx, &datapipeline.EvaluateExpressionInput{
+				PipelineId: aws.String(task.PipelineID), ObjectId: aws.String(objectID), Expression: aws.String(expression)})
+			return err
+		})
+		if err != nil {
+			return "", err
+		}
+		return aws.ToString(out.EvaluatedExpression), nil
+	}
+}
+
+// expressionEvaluator is the API's EvaluateExpression, which
+// *datapipeline.Client has; [API] does not require it.
+type expressionEvaluator interface {
+	EvaluateExpression(ctx context.Context, in *datapipeline.EvaluateExpressionInput, optFns ...func(*datapipeline.Options)) (*datapipeline.EvaluateExpressionOutput, error)
 }
 
 // attemptLogDir is the attempt's log directory:
 // <LogDir>/<pipelineId>/<componentId>/<instanceId>/<attemptId> (§9.4).
 func (r *Runner) attemptLogDir(t *Task) string {
 	return filepath.Join(r.cfg.LogDir, filepath.Join(logPath(t)...))
+}
+
+// logLocation is where the attempt's logs are for the user: under the
+// pipeline's pipelineLogUri when it has one (§9.4), else the local log
+// directory as a file:// URL. Both end in "/", as directories.
+func (r *Runner) logLocation(t *Task) string {
+	if base, ok := t.Attempt().String("pipelineLogUri"); ok && base != "" {
+		return dirURI(objstore.Join(base, logPath(t)...))
+	}
+	dir := r.attemptLogDir(t)
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
+	return "file://" + dirURI(filepath.ToSlash(dir))
 }
 
 // logPath is an attempt's log directory below a log root, one element per
@@ -182,23 +292,51 @@ func (r *Runner) publishLogs(ctx context.Context, log *slog.Logger, t *Task, log
 	if !ok || base == "" {
 		return
 	}
-	entries, err := os.ReadDir(logDir)
-	if err != nil {
-		log.Warn("runner: cannot list the attempt's logs", "err", err)
-		return
-	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.cfg.CallTimeout)
 	defer cancel()
-	for _, e := range entries {
-		if !e.Type().IsRegular() {
-			continue
+	uri := r.logLocation(t)
+	if err := r.cfg.Files.Upload(ctx, logDir, uri); err != nil {
+		log.Warn("runner: logs not copied to pipelineLogUri; they stay in the log directory", "dir", logDir, "err", err)
+		return
+	}
+	log.Debug("runner: logs copied", "to", uri)
+}
+
+// redact returns err with every secret replaced by ****, as a
+// [*TaskError] when it is one.
+func redact(err error, secrets []string) error {
+	if err == nil || len(secrets) == 0 {
+		return err
+	}
+	var te *TaskError
+	if errors.As(err, &te) {
+		cp := *te
+		cp.Message, cp.StackTrace = redactString(te.Message, secrets), redactString(te.StackTrace, secrets)
+		return &cp
+	}
+	if msg := err.Error(); redactString(msg, secrets) != msg {
+		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			return err
 		}
-		uri := joinURI(base, append(logPath(t), e.Name())...)
-		if err := copyFile(ctx, r.cfg.Files, uri, filepath.Join(logDir, e.Name())); err != nil {
-			log.Warn("runner: logs not copied to pipelineLogUri; they stay in the log directory", "dir", logDir, "err", err)
-			return
+		return &TaskError{ID: "TaskRunnerError", Message: redactString(msg, secrets)}
+	}
+	return err
+}
+
+// redactString replaces every secret of 4 bytes or more in s (shorter
+// ones would blot out ordinary words) with ****, longest first.
+func redactString(s string, secrets []string) string {
+	live := make([]string, 0, len(secrets))
+	for _, v := range secrets {
+		if len(v) >= 4 && strings.Contains(s, v) {
+			live = append(live, v)
 		}
 	}
+	slices.SortFunc(live, func(a, b string) int { return len(b) - len(a) })
+	for _, v := range live {
+		s = strings.ReplaceAll(s, v, "****")
+	}
+	return s
 }
 
 // The longest errorId and errorStackTrace SetTaskStatus accepts (the

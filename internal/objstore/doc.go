@@ -23,7 +23,11 @@
 // choices the spec leaves open are in
 // docs/assumptions/0018-object-storage.md.
 //
-// objstore is imported by the runner and never by the server. Its tests
+// [Store.OpenIn] and [Store.ListIn] read the files under one directory
+// by relative name and never anything outside it, symbolic links
+// included: culvert serve reads attempts' logs with them, at the
+// @logLocation their runners reported. Otherwise objstore is the
+// runner's; the server imports it for nothing else. Its tests
 // use the real SDK over HTTP against the in-process S3 in
 // internal/objstore/s3test and real temporary directories.
 package objstore

@@ -9,7 +9,9 @@
 // with a strict single-pass scanner (valid UTF-8, no duplicate members, a
 // nesting limit), calls the [Op], and writes either the output or the
 // {"__type","message"} error envelope. Operations are plain typed
-// functions adapted by [Handle].
+// functions adapted by [Handle]. [Handler.Serve] gives requests outside
+// the protocol that are served beside it (culvert's GET of an attempt's
+// logs) the same request id, verification and error envelope.
 //
 // Errors reach the wire through [APIError], an interface this package
 // declares and other layers implement, so awsjson knows nothing about

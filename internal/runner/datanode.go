@@ -24,13 +24,14 @@ type s3Node struct {
 	directoryPath    string
 	manifestFilePath string
 	compression      string
+	input            bool // read: a manifest, when given, says what
 }
 
 // readS3Node reads an S3DataNode's location. It returns an
 // InvalidTaskObject error for a node with neither filePath nor
 // directoryPath (nor, for an input, a manifestFilePath), or with both.
 func readS3Node(o *Object, input bool) (s3Node, *TaskError) {
-	n := s3Node{obj: o}
+	n := s3Node{obj: o, input: input}
 	n.filePath, _ = o.String("filePath")
 	n.directoryPath, _ = o.String("directoryPath")
 	n.manifestFilePath, _ = o.String("manifestFilePath")
@@ -47,9 +48,10 @@ func readS3Node(o *Object, input bool) (s3Node, *TaskError) {
 // String names the node and where its data is, for messages.
 func (n s3Node) String() string {
 	switch {
-	case n.filePath != "" && n.manifestFilePath == "":
+	case n.input && n.manifestFilePath != "":
+	case n.filePath != "":
 		return fmt.Sprintf("%s %s (%s)", n.obj.Type(), n.obj.ID, n.filePath)
-	case n.directoryPath != "" && n.manifestFilePath == "":
+	case n.directoryPath != "":
 		return fmt.Sprintf("%s %s (%s)", n.obj.Type(), n.obj.ID, dirURI(n.directoryPath))
 	}
 	return fmt.Sprintf("%s %s (manifest %s)", n.obj.Type(), n.obj.ID, n.manifestFilePath)

@@ -44,12 +44,14 @@ type fakeAPI struct {
 	counts map[string]int
 	events []event
 	byTask map[string]string // task id → attempt id
+	// fields are the fields of each progress report, by attempt id.
+	fields map[string][][]types.Field
 }
 
 func newFakeAPI() *fakeAPI {
 	return &fakeAPI{
 		start: time.Now(), tasks: make(chan *types.TaskObject), hold: 50 * time.Second,
-		counts: map[string]int{}, byTask: map[string]string{},
+		counts: map[string]int{}, byTask: map[string]string{}, fields: map[string][][]types.Field{},
 	}
 }
 
@@ -126,6 +128,7 @@ func (f *fakeAPI) ReportTaskProgress(_ context.Context, in *datapipeline.ReportT
 	f.mu.Lock()
 	f.counts["progress:"+task]++
 	n := f.counts["progress:"+task]
+	f.fields[task] = append(f.fields[task], in.Fields)
 	f.mu.Unlock()
 	f.record(event{what: "progress", task: task})
 	out := &datapipeline.ReportTaskProgressOutput{}

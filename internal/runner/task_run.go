@@ -4,12 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime/debug"
-	"slices"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -154,7 +152,10 @@ func (r *Runner) execute(ctx context.Context, log *slog.Logger, task *Task) (err
 	job := &Job{
 		Task: task, WorkDir: filepath.Join(root, "work"), ScratchDir: filepath.Join(root, "scratch"),
 		LogDir: logDir, Files: r.cfg.Files, Databases: r.cfg.Databases, Evaluate: r.evaluator(task),
-		Logger: slog.New(slog.NewMultiHandler(log.Handler(), eventHandler(events, task.Secrets()))),
+		Logger: slog.New(redactHandler{
+			h:       slog.NewMultiHandler(log.Handler(), slog.NewTextHandler(events, &slog.HandlerOptions{Level: slog.LevelInfo})),
+			secrets: task.Secrets(),
+		}),
 	}
 	for _, d := range []string{job.WorkDir, job.ScratchDir} {
 		if err := os.Mkdir(d, 0o700); err != nil {
@@ -200,26 +201,6 @@ const EventLog = "runner.log"
 // KeyLogLocation is the field of the acknowledgement that says where the
 // attempt's logs are: an attempt's @logLocation (§3.2).
 const KeyLogLocation = "@logLocation"
-
-// eventHandler writes an attempt's event log as text, with every secret
-// of the task replaced.
-func eventHandler(w io.Writer, secrets []string) slog.Handler {
-	return slog.NewTextHandler(redactWriter{w: w, secrets: secrets}, &slog.HandlerOptions{Level: slog.LevelInfo})
-}
-
-// redactWriter replaces secrets in what it writes. The text handler
-// writes a record with one Write, so a secret is never split.
-type redactWriter struct {
-	w       io.Writer
-	secrets []string
-}
-
-func (w redactWriter) Write(p []byte) (int, error) {
-	if _, err := io.WriteString(w.w, redactString(string(p), w.secrets)); err != nil {
-		return 0, err
-	}
-	return len(p), nil
-}
 
 // evaluator returns the Job's Evaluate for task, or nil if the API cannot
 // evaluate expressions.
@@ -300,43 +281,6 @@ func (r *Runner) publishLogs(ctx context.Context, log *slog.Logger, t *Task, log
 		return
 	}
 	log.Debug("runner: logs copied", "to", uri)
-}
-
-// redact returns err with every secret replaced by ****, as a
-// [*TaskError] when it is one.
-func redact(err error, secrets []string) error {
-	if err == nil || len(secrets) == 0 {
-		return err
-	}
-	var te *TaskError
-	if errors.As(err, &te) {
-		cp := *te
-		cp.Message, cp.StackTrace = redactString(te.Message, secrets), redactString(te.StackTrace, secrets)
-		return &cp
-	}
-	if msg := err.Error(); redactString(msg, secrets) != msg {
-		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-			return err
-		}
-		return &TaskError{ID: "TaskRunnerError", Message: redactString(msg, secrets)}
-	}
-	return err
-}
-
-// redactString replaces every secret of 4 bytes or more in s (shorter
-// ones would blot out ordinary words) with ****, longest first.
-func redactString(s string, secrets []string) string {
-	live := make([]string, 0, len(secrets))
-	for _, v := range secrets {
-		if len(v) >= 4 && strings.Contains(s, v) {
-			live = append(live, v)
-		}
-	}
-	slices.SortFunc(live, func(a, b string) int { return len(b) - len(a) })
-	for _, v := range live {
-		s = strings.ReplaceAll(s, v, "****")
-	}
-	return s
 }
 
 // The longest errorId and errorStackTrace SetTaskStatus accepts (the

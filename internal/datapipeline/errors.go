@@ -17,6 +17,15 @@ const (
 	CodeTaskNotFoundException     = "TaskNotFoundException"
 )
 
+// Codes of the errors of culvert's own logs endpoint (GET /logs/…), which
+// the Data Pipeline model does not cover: names other AWS services use
+// for the same meanings (docs/assumptions/0022-attempt-logs.md).
+const (
+	CodeAccessDeniedException     = "AccessDeniedException"
+	CodeLogsUnavailableException  = "LogsUnavailableException"
+	CodeResourceNotFoundException = "ResourceNotFoundException"
+)
+
 // Error is an API exception.
 type Error struct {
 	Code    string
@@ -32,10 +41,18 @@ func (e *Error) ErrorCode() string { return e.Code }
 func (e *Error) ErrorMessage() string { return e.Message }
 
 // HTTPStatus returns 500 for the model's one server fault and 400 for every
-// client error.
+// client error of the model; the logs endpoint's own errors have the
+// statuses their names promise.
 func (e *Error) HTTPStatus() int {
-	if e.Code == CodeInternalServiceError {
+	switch e.Code {
+	case CodeInternalServiceError:
 		return http.StatusInternalServerError
+	case CodeAccessDeniedException:
+		return http.StatusForbidden
+	case CodeResourceNotFoundException:
+		return http.StatusNotFound
+	case CodeLogsUnavailableException:
+		return http.StatusBadGateway
 	}
 	return http.StatusBadRequest
 }
@@ -56,6 +73,18 @@ func pipelineDeleted(id string) *Error {
 func taskNotFound() *Error {
 	return &Error{Code: CodeTaskNotFoundException,
 		Message: "The specified task was not found. It may have finished, been reassigned, or never existed."}
+}
+
+func resourceNotFound(format string, args ...any) *Error {
+	return &Error{Code: CodeResourceNotFoundException, Message: fmt.Sprintf(format, args...)}
+}
+
+func accessDenied(format string, args ...any) *Error {
+	return &Error{Code: CodeAccessDeniedException, Message: fmt.Sprintf(format, args...)}
+}
+
+func logsUnavailable(format string, args ...any) *Error {
+	return &Error{Code: CodeLogsUnavailableException, Message: fmt.Sprintf(format, args...)}
 }
 
 // pipelineError translates a store error about pipeline id into the API's

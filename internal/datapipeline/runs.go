@@ -96,11 +96,14 @@ func (v *runView) object(pipelineID, id string) (*pipeline.Object, bool) {
 	return nil, false
 }
 
-// progressed returns a with its reportProgressTime as its task knows it:
-// progress reports reach the task, not the scheduler, which copies the
-// last one's time to the attempt only when the task ends.
+// progressed returns a with its reportProgressTime and @logLocation as
+// its task knows them: progress reports reach the task, not the
+// scheduler, which copies them to the attempt only when the task ends.
+// An attempt that ended without its task ending (canceled, or marked
+// finished, while its runner worked) keeps showing its task's location,
+// since its logs are there all the same.
 func (v *runView) progressed(a *pipeline.Attempt) *pipeline.Attempt {
-	if a.TaskID == "" || a.Status.Terminal() {
+	if a.TaskID == "" || (a.Status.Terminal() && a.LogLocation != "") {
 		return a
 	}
 	if v.tasks == nil {
@@ -109,12 +112,24 @@ func (v *runView) progressed(a *pipeline.Attempt) *pipeline.Attempt {
 			v.tasks[t.ID] = t
 		}
 	}
-	if t := v.tasks[a.TaskID]; t != nil && t.ProgressedAt.After(a.ReportProgressTime) {
-		c := *a
-		c.ReportProgressTime = t.ProgressedAt
-		return &c
+	t := v.tasks[a.TaskID]
+	if t == nil {
+		return a
 	}
-	return a
+	running := !a.Status.Terminal()
+	newer := running && t.ProgressedAt.After(a.ReportProgressTime)
+	located := t.LogLocation != "" && t.LogLocation != a.LogLocation && (running || a.LogLocation == "")
+	if !newer && !located {
+		return a
+	}
+	c := *a
+	if newer {
+		c.ReportProgressTime = t.ProgressedAt
+	}
+	if located {
+		c.LogLocation = t.LogLocation
+	}
+	return &c
 }
 
 // evaluator returns an Evaluator over def that also knows the run's
@@ -181,7 +196,7 @@ func (v *runView) query(pipelineID string, sphere pipeline.Sphere, preds []predi
 		if in == nil {
 			continue
 		}
-		if !match(a.ID, pipeline.AttemptFields(pipelineID, in, a)) {
+		if !match(a.ID, pipeline.AttemptFields(pipelineID, in, v.progressed(a))) {
 			return ids, true
 		}
 	}

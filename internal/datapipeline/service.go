@@ -28,6 +28,9 @@ type Config struct {
 	// Now returns the current time; default time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger
+	// Logs reads attempts' logs for ListAttemptLogs and GetAttemptLog;
+	// nil makes them internal errors.
+	Logs LogReader
 }
 
 func (c Config) withDefaults() Config {

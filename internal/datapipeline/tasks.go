@@ -42,9 +42,15 @@ func (s *Service) PollForTask(ctx context.Context, in *PollForTaskInput) (*PollF
 }
 
 // ReportTaskProgress acknowledges a task and extends its lease. Canceled
-// tells the runner to stop working on it.
+// tells the runner to stop working on it. Of the fields reported, only
+// @logLocation means something: where the attempt's logs are; any
+// others are accepted and ignored.
 func (s *Service) ReportTaskProgress(ctx context.Context, in *ReportTaskProgressInput) (*ReportTaskProgressOutput, error) {
 	if err := in.validate(); err != nil {
+		return nil, err
+	}
+	loc, err := reportedLogLocation(in.Fields)
+	if err != nil {
 		return nil, err
 	}
 	who, err := caller(ctx)
@@ -53,7 +59,7 @@ func (s *Service) ReportTaskProgress(ctx context.Context, in *ReportTaskProgress
 	}
 	now := s.now()
 	t, err := s.store.TaskProgress(ctx, &store.TaskProgressParams{
-		Account: who.AccountID, ID: in.TaskID, Now: now, LeaseUntil: s.queue.ProgressDeadline(now),
+		Account: who.AccountID, ID: in.TaskID, Now: now, LeaseUntil: s.queue.ProgressDeadline(now), LogLocation: loc,
 	})
 	if err != nil {
 		return nil, taskError(err)

@@ -11,7 +11,9 @@ import (
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 
+	"github.com/culvert/culvert/internal/objstore"
 	"github.com/culvert/culvert/internal/runner"
+	"github.com/culvert/culvert/internal/sqlconn"
 )
 
 // runnerConfig is everything `culvert runner` can be told.
@@ -29,6 +31,40 @@ type runnerConfig struct {
 	ProgressInterval  time.Duration
 	HeartbeatInterval time.Duration
 	LogLevel          string
+	// RDSInstances and RedshiftClusters stand in for the AWS APIs an
+	// RdsDatabase's rdsInstanceId and a RedshiftDatabase's clusterId are
+	// looked up in (docs/assumptions/0017-databases.md).
+	RDSInstances     idURLs
+	RedshiftClusters idURLs
+}
+
+// idURLs is a repeatable ID=JDBC_URL flag. One value may hold several
+// settings separated by white space, which is how CULVERT_RDS_INSTANCE
+// sets them from the environment; JDBC URLs hold none.
+type idURLs map[string]string
+
+func (m *idURLs) String() string { return "" } // the URLs may hold passwords
+
+func (m *idURLs) Set(v string) error {
+	fields := strings.Fields(v)
+	if len(fields) == 0 {
+		return errors.New("want ID=JDBC_URL")
+	}
+	for _, f := range fields {
+		id, url, ok := strings.Cut(f, "=")
+		switch {
+		case !ok || id == "":
+			// Not quoting f: a URL may hold a password.
+			return errors.New("want ID=JDBC_URL, such as prod-db=jdbc:postgresql://db.internal:5432/sales")
+		case !strings.HasPrefix(url, "jdbc:"):
+			return fmt.Errorf("%s: the URL must be a JDBC URL (jdbc:postgresql://…, jdbc:mysql://…, jdbc:redshift://…)", id)
+		}
+		if *m == nil {
+			*m = idURLs{}
+		}
+		(*m)[id] = url
+	}
+	return nil
 }
 
 // runnerAliases are the option names of AWS's Task Runner (spec §9.2) that
@@ -61,11 +97,19 @@ func (c *runnerCommand) flags(cfg *runnerConfig) *flag.FlagSet {
 	fs.DurationVar(&cfg.ProgressInterval, "progress-interval", time.Minute, "time between progress reports on a running task")
 	fs.DurationVar(&cfg.HeartbeatInterval, "heartbeat-interval", 15*time.Minute, "time between heartbeats")
 	fs.StringVar(&cfg.LogLevel, "log-level", "info", "debug, info, warn or error")
+	fs.Var(&cfg.RDSInstances, "rds-instance", "`ID=JDBC_URL`: the database an RdsDatabase's rdsInstanceId names, such as\n"+
+		"prod-db=jdbc:postgresql://db.internal:5432/sales (repeatable; the object gives the credentials)")
+	fs.Var(&cfg.RedshiftClusters, "redshift-cluster", "`ID=JDBC_URL`: the cluster a RedshiftDatabase's clusterId names, such as\n"+
+		"warehouse=jdbc:redshift://wh.internal:5439/dev (repeatable)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: culvert runner --endpoint URL --worker-group NAME [flags]\n\n"+
-			"Polls the worker group for tasks and runs them: ShellCommandActivity and ShellCommandPrecondition.\n"+
+			"Polls the worker group for tasks and runs them: ShellCommandActivity (staging S3DataNodes with\n"+
+			"stage true), SqlActivity, CopyActivity between S3 files and SQL tables, and the ShellCommand,\n"+
+			"S3KeyExists, S3PrefixNotEmpty and Exists preconditions. EMR, Hive, Pig, Hadoop, RedshiftCopy\n"+
+			"and DynamoDB work fails as UnsupportedActivity.\n\n"+
 			"Credentials come from the AWS SDK's default chain: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY,\n"+
-			"the shared files, AWS_PROFILE. SIGTERM or SIGINT stops it after the grace period.\n\nFlags:\n")
+			"the shared files, AWS_PROFILE; S3 too, with AWS_ENDPOINT_URL_S3 for an S3-compatible server.\n"+
+			"SIGTERM or SIGINT stops it after the grace period.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	return fs
@@ -120,7 +164,15 @@ func (c *runnerCommand) Run(ctx context.Context, args []string) error {
 	if awsCfg.Region == "" {
 		awsCfg.Region = "us-east-1" // AWS's Task Runner's default (§9.2)
 	}
+	// S3 is configured as the SDK finds it, with its own endpoint
+	// (AWS_ENDPOINT_URL_S3), not the Data Pipeline endpoint.
+	files, err := objstore.Load(ctx, objstore.Config{Region: cfg.Region})
+	if err != nil {
+		return fmt.Errorf("runner: %w", err)
+	}
 	r, err := runner.New(runner.Config{
+		Files:             files,
+		Databases:         sqlconn.Resolver{RDSInstances: cfg.RDSInstances, RedshiftClusters: cfg.RedshiftClusters},
 		API:               runner.NewClient(awsCfg, cfg.Endpoint, cfg.Tasks),
 		WorkerGroup:       cfg.WorkerGroup,
 		Tasks:             cfg.Tasks,

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -31,6 +32,12 @@ func TestRunnerFlags(t *testing.T) {
 			wantErr: "--grace"},
 		{name: "no progress interval", args: []string{"--worker-group", "wg", "--endpoint", "http://127.0.0.1:1/", "--progress-interval", "0s"},
 			wantErr: "--progress-interval"},
+		{name: "RDS instance without a URL", args: []string{"--worker-group", "wg", "--rds-instance", "prod-db"},
+			wantErr: "want ID=JDBC_URL"},
+		{name: "Redshift cluster with a URL that is not JDBC", args: []string{"--worker-group", "wg", "--redshift-cluster", "wh=postgres://u:pw@h/db"},
+			wantErr: "wh: the URL must be a JDBC URL"},
+		{name: "bad RDS instance from the environment", args: []string{"--worker-group", "wg"},
+			env: map[string]string{"CULVERT_RDS_INSTANCE": "=jdbc:mysql://h/db"}, wantErr: "CULVERT_RDS_INSTANCE"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -42,6 +49,29 @@ func TestRunnerFlags(t *testing.T) {
 				t.Errorf("runner %q = %v, want an error containing %q", tc.args, err, tc.wantErr)
 			}
 		})
+	}
+}
+
+// TestIDURLs reads --rds-instance and --redshift-cluster: repeatable, and
+// several settings in one value, as CULVERT_RDS_INSTANCE gives them. A
+// refused value is not echoed, since a JDBC URL may hold a password.
+func TestIDURLs(t *testing.T) {
+	t.Parallel()
+	var m idURLs
+	for _, v := range []string{"a=jdbc:postgresql://h1/db", " b=jdbc:mysql://h2/db?x=1  c=jdbc:sqlite:/tmp/c.db "} {
+		if err := m.Set(v); err != nil {
+			t.Fatalf("Set(%q) = %v", v, err)
+		}
+	}
+	want := idURLs{"a": "jdbc:postgresql://h1/db", "b": "jdbc:mysql://h2/db?x=1", "c": "jdbc:sqlite:/tmp/c.db"}
+	if !maps.Equal(m, want) {
+		t.Errorf("after Set: %v, want %v", m, want)
+	}
+	if err := m.Set("secret:pw@host"); err == nil || strings.Contains(err.Error(), "pw") {
+		t.Errorf("Set(no id) = %v, want an error that does not repeat the value", err)
+	}
+	if m.String() != "" {
+		t.Errorf("String() = %q, want nothing: the URLs may hold passwords", m.String())
 	}
 }
 

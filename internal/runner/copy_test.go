@@ -128,8 +128,8 @@ func TestCopyS3ToS3(t *testing.T) {
 }
 
 // TestCopySQLToSQL copies between two SQLite files with the nodes'
-// selectQuery and insertQuery, keeping NULL and ” apart, and creates the
-// output table with createTableSql.
+// selectQuery and insertQuery, keeping NULL and the empty string apart,
+// and creates the output table with createTableSql.
 func TestCopySQLToSQL(t *testing.T) {
 	t.Parallel()
 	srcObj, src := sqliteDB(t, "Src")

@@ -43,6 +43,30 @@ func startWorkRunner(t *testing.T, bin, endpoint, workerGroup string, srv *s3tes
 	return p
 }
 
+// awaitInstance waits until pipeline id has an instance of component,
+// which the scheduler creates after activation, and returns its id; it
+// fails if there are several, or none within startTimeout.
+func awaitInstance(t *testing.T, c *datapipeline.Client, id, component string) string {
+	t.Helper()
+	for deadline := time.Now().Add(startTimeout); ; {
+		var found []string
+		for in := range instanceStatuses(t, c, id) {
+			if strings.HasPrefix(in, "@"+component+"_") {
+				found = append(found, in)
+			}
+		}
+		switch {
+		case len(found) == 1:
+			return found[0]
+		case len(found) > 1:
+			t.Fatalf("instances of %s: %v, want one", component, found)
+		case time.Now().After(deadline):
+			t.Fatalf("no instance of %s within %v", component, startTimeout)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // waitFinished waits until every named instance is FINISHED, failing at
 // once, with the instances' errors, when one fails, and after within.
 func waitFinished(t *testing.T, c *datapipeline.Client, id string, within time.Duration, instances ...string) {
@@ -121,7 +145,7 @@ func TestE2ERunnerStagedShell(t *testing.T) {
 	})
 	r := startWorkRunner(t, bin, s.URL, wg, srv)
 	activate(t, c, id)
-	in := instanceOf(t, c, id, "ShellCommandActivityObj")
+	in := awaitInstance(t, c, id, "ShellCommandActivityObj")
 	waitFinished(t, c, id, workTimeout, in)
 
 	start := field(t, objectFields(t, c, id, in)[in], "@scheduledStartTime")
@@ -180,4 +204,3 @@ func parameter(id, typ, description, def string) types.ParameterObject {
 	}
 	return types.ParameterObject{Id: aws.String(id), Attributes: attrs}
 }
-

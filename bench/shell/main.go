@@ -97,6 +97,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "shell: --endpoint and --culvert are required, and nothing else")
 		return 2
 	}
+	// The runners run in directories of their own.
+	bin, err := filepath.Abs(c.Culvert)
+	if err != nil {
+		fmt.Fprintln(stderr, "shell: --culvert:", err)
+		return 2
+	}
+	c.Culvert = bin
 	res, err := measureRun(&c, stderr)
 	if err != nil {
 		fmt.Fprintln(stderr, "shell:", err)
@@ -157,6 +164,9 @@ func measureRun(c *config, stderr io.Writer) (*result, error) {
 			return nil, err
 		}
 		defer os.RemoveAll(work)
+	}
+	if work, err = filepath.Abs(work); err != nil {
+		return nil, err
 	}
 	var runners []*exec.Cmd
 	defer func() {

@@ -10,6 +10,7 @@
 //	culvert deactivate PIPELINE_ID [--cancel-active=false]
 //	culvert list
 //	culvert runs PIPELINE_ID [--status S] [--start-interval A,B] [--schedule-interval A,B] [--watch]
+//	culvert logs PIPELINE_ID ATTEMPT_ID [--stderr | --file NAME | --list]
 //	culvert definition to-api|to-file FILE
 //	culvert validate FILE...
 //	culvert version
@@ -70,6 +71,7 @@ Usage:
   culvert deactivate ID [flags]       deactivate a pipeline
   culvert list [flags]                list the pipelines with their state and health
   culvert runs ID [flags]             list a pipeline's runs, as aws datapipeline list-runs; --watch follows them
+  culvert logs ID ATTEMPT_ID [flags]  print an attempt's stdout (--stderr, --file NAME, --list for the others)
                                       (client commands take --endpoint, --region, --profile and --json; -h lists their flags)
   culvert definition to-api FILE      convert a definition file to API objects
   culvert definition to-file FILE     convert API objects to a definition file
@@ -90,6 +92,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return (&runnerCommand{main: m}).Run(ctx, args[1:])
 	case "create", "put-definition", "activate", "deactivate", "list", "runs":
 		return (&clientCommand{main: m, verb: args[0]}).Run(ctx, args[1:])
+	case "logs":
+		return (&logsCommand{main: m}).Run(ctx, args[1:])
 	case "definition":
 		return (&definitionCommand{main: m}).Run(args[1:])
 	case "validate":

@@ -158,10 +158,15 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	logs, err := newAttemptLogs()
+	if err != nil {
+		return err
+	}
 	svc, err := datapipeline.New(datapipeline.Config{
 		Limits:       limits.Definition,
 		MaxPipelines: limits.MaxPipelines,
 		Logger:       logger,
+		Logs:         logs,
 	}, db, q)
 	if err != nil {
 		return err
@@ -185,9 +190,10 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 
 	var ready atomic.Bool
 	mux := http.NewServeMux()
-	// Everything but /healthz goes to the protocol handler, so a wrong
+	// Everything but /healthz and /logs/ goes to the protocol handler, so a wrong
 	// method or path gets an AWS-shaped error rather than Go's plain text.
 	mux.Handle("/", api)
+	mux.Handle(logsPattern, api.Serve(serveAttemptLogs(svc)))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		if !ready.Load() {
 			http.Error(w, "starting", http.StatusServiceUnavailable)

@@ -182,7 +182,7 @@ func TestE2ERunnerSqlActivitySQLite(t *testing.T) {
 		object("Broken", "Broken", str("type", "SqlActivity"), ref("database", "Local"), ref("dependsOn", "More"),
 			str("script", "UPDATE runs SET label = 'x' WHERE id = 1;\nINSERT INTO no_such_table VALUES (1);")),
 	}})
-	startWorkRunner(t, bin, s.URL, wg, srv, "--rds-instance", "etl-instance="+url)
+	r := startWorkRunner(t, bin, s.URL, wg, srv, "--rds-instance", "etl-instance="+url)
 	activate(t, c, id)
 	create, more, broken := awaitInstance(t, c, id, "Create"), awaitInstance(t, c, id, "More"), awaitInstance(t, c, id, "Broken")
 	waitFinished(t, c, id, workTimeout, create, more)
@@ -196,8 +196,11 @@ func TestE2ERunnerSqlActivitySQLite(t *testing.T) {
 	if got := tableRows(t, db, "SELECT id, label, at FROM runs ORDER BY id"); got != want {
 		t.Errorf("runs:\n%s\nwant:\n%s", got, want)
 	}
-	objs := objectFields(t, c, id, broken)
+	objs := objectFields(t, c, id, broken, create+"_Attempt=1")
 	wantFields(t, "Broken", objs[broken], map[string]string{"errorId": "SqlStatementFailed"})
+	// Without a pipelineLogUri the logs stay in the runner's log directory.
+	wantFields(t, "Create's attempt", objs[create+"_Attempt=1"], map[string]string{
+		"@logLocation": "file://" + filepath.Join(r.LogDir, id, "Create", create, create+"_Attempt=1") + "/"})
 	if msg := field(t, objs[broken], "errorMessage"); !strings.Contains(msg, "statement 2 (line 2: INSERT INTO no_such_table VALUES (1))") ||
 		!strings.Contains(msg, "no such table") {
 		t.Errorf("Broken's errorMessage = %q, want the statement and SQLite's reason", msg)

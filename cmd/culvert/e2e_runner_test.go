@@ -222,19 +222,11 @@ func killGroupAtCleanup(t *testing.T, pid int) {
 }
 
 // instanceOf returns the one instance id of pipeline id whose component is
-// component, failing unless there is exactly one.
+// component, waiting for the scheduler to create it after activation
+// (awaitInstance), and failing unless there is exactly one.
 func instanceOf(t *testing.T, c *datapipeline.Client, id, component string) string {
 	t.Helper()
-	var found []string
-	for in := range instanceStatuses(t, c, id) {
-		if strings.HasPrefix(in, "@"+component+"_") {
-			found = append(found, in)
-		}
-	}
-	if len(found) != 1 {
-		t.Fatalf("instances of %s: %v, want one", component, found)
-	}
-	return found[0]
+	return awaitInstance(t, c, id, component)
 }
 
 // activate activates pipeline id.

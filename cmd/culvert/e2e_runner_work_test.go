@@ -184,6 +184,8 @@ func TestE2ERunnerStagedShell(t *testing.T) {
 			t.Errorf("pipelineLogUri holds %q; want %s there", logs, name)
 		}
 	}
+	objs := objectFields(t, c, id, attempt)
+	wantFields(t, "the attempt", objs[attempt], map[string]string{"@logLocation": "s3://culvert-logs/" + logKey})
 	if events := srv.GetObject(t, "culvert-logs", logKey+"runner.log"); !strings.Contains(events, "runner: uploaded output") {
 		t.Errorf("runner.log at pipelineLogUri does not tell of the upload:\n%s", events)
 	}

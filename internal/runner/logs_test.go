@@ -46,6 +46,7 @@ func TestLogLocation(t *testing.T) {
 	}{
 		{name: "pipelineLogUri on S3", logURI: "s3://logs/base", wantBase: "s3://logs/base/"},
 		{name: "no pipelineLogUri", wantBase: "file://{logdir}/"},
+		{name: "pipelineLogUri the service refuses", logURI: "logs/relative", wantBase: "file://{logdir}/"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -84,7 +85,7 @@ func TestLogLocation(t *testing.T) {
 			if got := readFile(t, filepath.Join(local, EventLog)); !strings.Contains(got, `msg="runner: task finished"`) {
 				t.Errorf("runner.log does not say the task finished:\n%s", got)
 			}
-			if tc.logURI == "" {
+			if !strings.HasPrefix(tc.logURI, "s3://") {
 				return
 			}
 			key := strings.TrimPrefix(want, "s3://logs/")
@@ -97,6 +98,55 @@ func TestLogLocation(t *testing.T) {
 				t.Errorf("runner.log at pipelineLogUri:\n%s", got)
 			}
 		})
+	}
+}
+
+// TestLogLocationRefused acknowledges a task at a service that refuses
+// its @logLocation: the runner acknowledges again without it, and the
+// task runs.
+func TestLogLocationRefused(t *testing.T) {
+	t.Parallel()
+	api := newFakeAPI()
+	api.progress = func(_ string, n int) (bool, error) {
+		if n == 1 {
+			return false, &types.InvalidRequestException{Message: aws.String("@logLocation: no")}
+		}
+		return false, nil
+	}
+	api.mu.Lock()
+	api.byTask["task-Work"] = a("Work")
+	api.mu.Unlock()
+	r := testRunner(t, api, &Shell{}, nil)
+	runOne(r, taskObject("Work", "ShellCommandActivity", "command", "true"))
+	api.mu.Lock()
+	reports := api.fields[a("Work")]
+	api.mu.Unlock()
+	if len(reports) < 2 || len(reports[0]) != 1 || len(reports[1]) != 0 {
+		t.Errorf("progress reports' fields = %v; want the location refused, then an acknowledgement without it", reports)
+	}
+	got := api.log("status")
+	if len(got) != 1 || got[0].status != "FINISHED" {
+		t.Errorf("status reports %+v, want FINISHED", got)
+	}
+}
+
+func TestValidLogLocation(t *testing.T) {
+	t.Parallel()
+	for loc, want := range map[string]bool{
+		"s3://logs/p/df-1/C/@C_1/@C_1_Attempt=1/": true,
+		"file:///var/logs/df-1/":                  true,
+		"file://localhost/var/logs/":              true,
+		"/var/logs/df-1/":                         true,
+		"s3:///no-bucket/":                        false,
+		"logs/relative/":                          false,
+		"file://host/x/":                          false,
+		"s3://b/a/../b/":                          false,
+		"s3://b/" + strings.Repeat("x", 2048):     false,
+		"hdfs://nn/logs/":                         false,
+	} {
+		if got := validLogLocation(loc); got != want {
+			t.Errorf("validLogLocation(%q) = %v, want %v", loc, got, want)
+		}
 	}
 }
 

@@ -46,6 +46,12 @@ func (r *Runner) runTask(s *session, out *datapipeline.PollForTaskOutput) {
 		fields = []types.Field{{Key: aws.String(KeyLogLocation), StringValue: aws.String(r.logLocation(task))}}
 	}
 	canceled, err := r.progress(s.report, taskID, fields)
+	var invalid *types.InvalidRequestException
+	if fields != nil && errors.As(err, &invalid) {
+		// A service that refuses the location must not cost the task.
+		log.Warn("runner: the service refused the log location; acknowledging without it", "err", err)
+		canceled, err = r.progress(s.report, taskID, nil)
+	}
 	switch {
 	case err != nil:
 		log.Error("runner: could not acknowledge the task; it is left to its lease", "err", err)
@@ -236,17 +242,57 @@ func (r *Runner) attemptLogDir(t *Task) string {
 }
 
 // logLocation is where the attempt's logs are for the user: under the
-// pipeline's pipelineLogUri when it has one (§9.4), else the local log
-// directory as a file:// URL. Both end in "/", as directories.
+// pipeline's pipelineLogUri when it has one (§9.4) that is a location the
+// service takes (docs/assumptions/0022), else the local log directory as
+// a file:// URL. Both end in "/", as directories.
 func (r *Runner) logLocation(t *Task) string {
 	if base, ok := t.Attempt().String("pipelineLogUri"); ok && base != "" {
-		return dirURI(objstore.Join(base, logPath(t)...))
+		if loc := dirURI(objstore.Join(base, logPath(t)...)); validLogLocation(loc) {
+			return loc
+		}
 	}
 	dir := r.attemptLogDir(t)
 	if abs, err := filepath.Abs(dir); err == nil {
 		dir = abs
 	}
 	return "file://" + dirURI(filepath.ToSlash(dir))
+}
+
+// maxLogLocation is the longest @logLocation the service takes.
+const maxLogLocation = 2048
+
+// validLogLocation reports whether the service takes loc as an
+// attempt's @logLocation (docs/assumptions/0022-attempt-logs.md): an
+// s3://bucket/… URI, a file:// URL of an absolute path or an absolute
+// path, of at most 2048 characters, with no ".." element.
+func validLogLocation(loc string) bool {
+	if len(loc) > maxLogLocation {
+		return false
+	}
+	var path string
+	switch {
+	case strings.HasPrefix(loc, "s3://"):
+		bucket, _, _ := strings.Cut(loc[len("s3://"):], "/")
+		if bucket == "" {
+			return false
+		}
+		path = loc[len("s3://"):]
+	case strings.HasPrefix(loc, "file://"):
+		path = strings.TrimPrefix(loc[len("file://"):], "localhost")
+		if !strings.HasPrefix(path, "/") {
+			return false
+		}
+	case strings.HasPrefix(loc, "/"):
+		path = loc
+	default:
+		return false
+	}
+	for elem := range strings.SplitSeq(path, "/") {
+		if elem == ".." {
+			return false
+		}
+	}
+	return true
 }
 
 // logPath is an attempt's log directory below a log root, one element per

@@ -9,10 +9,14 @@
 // test enforces that.
 //
 // The protocol lives in runner.go and task_run.go: slots long-poll
-// PollForTask, acknowledge a task at once with ReportTaskProgress and again
-// every ProgressInterval, stop work whose report says canceled, heartbeat,
-// retry failed calls (call.go) and shut down with a grace period. The task
-// object's typed view is task.go; executors are one per file (shell.go,
-// unsupported.go). Choices AWS leaves open are written down in
-// docs/assumptions/0019-task-runner.md.
+// PollForTask, acknowledge a task at once with ReportTaskProgress (saying
+// where its logs will be) and again every ProgressInterval, stop work
+// whose report says canceled, heartbeat, retry failed calls (call.go) and
+// shut down with a grace period. The task object's typed view is task.go.
+// Executors are one per file: shell.go (with stage.go), sql.go, copy.go
+// (with copy_sql.go), precondition.go and unsupported.go; they reach S3
+// and local files through [Files] (objstore), databases through sqlconn
+// and records through dataformat. redact.go keeps secret field values out
+// of reports and logs. Choices AWS leaves open are written down in
+// docs/assumptions/0019-task-runner.md and 0021-activities.md.
 package runner

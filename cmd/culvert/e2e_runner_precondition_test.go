@@ -3,6 +3,7 @@ package main
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/datapipeline"
 	"github.com/aws/aws-sdk-go-v2/service/datapipeline/types"
@@ -51,5 +52,39 @@ func TestE2ERunnerS3KeyExists(t *testing.T) {
 	wantFields(t, "the second check", objs[ready+"_Attempt=2"], map[string]string{"@status": "FINISHED", "errorId": ""})
 	if got := attemptLog(t, r.LogDir, id, "Process", process, process+"_Attempt=1", "stdout.log"); got != "processed\n" {
 		t.Errorf("Process's stdout.log = %q", got)
+	}
+}
+
+// TestE2ERunnerExists checks an Exists precondition on an S3DataNode
+// through the real runner process: the task object carries the node as an
+// instance without the component's directoryPath, so the runner asks the
+// service for it with EvaluateExpression; the data is there, the check is
+// met, and the activity reading the node runs.
+func TestE2ERunnerExists(t *testing.T) {
+	t.Parallel()
+	bin := mustBuildBinary(t)
+	s := mustRunServer(t)
+	c := s.devClient()
+	srv := s3test.New(t)
+	srv.CreateBucket(t, "culvert-in")
+	srv.PutObject(t, "culvert-in", "daily/2026/part-1.csv", "a,b\n")
+
+	const wg = "wg-e2e-exists"
+	id := mustCreate(t, c, "exists", "exists")
+	mustPut(t, c, id, &datapipeline.PutPipelineDefinitionInput{PipelineObjects: []types.PipelineObject{
+		object("Default", "Default", str("scheduleType", "ondemand"), str("failureAndRerunMode", "none"),
+			str("maximumRetries", "0"), str("workerGroup", wg)),
+		object("DataThere", "DataThere", str("type", "Exists")),
+		object("Daily", "Daily", str("type", "S3DataNode"), str("directoryPath", "s3://culvert-in/daily/2026"), ref("precondition", "DataThere")),
+		object("Count", "Count", str("type", "ShellCommandActivity"), str("stage", "true"), ref("input", "Daily"),
+			str("command", `cat ${INPUT1_STAGING_DIR}/*`)),
+	}})
+	r := startWorkRunner(t, bin, s.URL, wg, srv)
+	activate(t, c, id)
+	check, count := awaitInstance(t, c, id, "DataThere"), awaitInstance(t, c, id, "Count")
+	waitFinished(t, c, id, workTimeout, check, count)
+	r.Log.waitFor(t, "located the node through EvaluateExpression", time.Second)
+	if got := attemptLog(t, r.LogDir, id, "Count", count, count+"_Attempt=1", "stdout.log"); got != "a,b\n" {
+		t.Errorf("Count's stdout.log = %q", got)
 	}
 }

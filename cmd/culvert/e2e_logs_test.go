@@ -140,6 +140,9 @@ func TestCLILogs(t *testing.T) {
 			{[]string{"logs", "--stderr", id, attempt}, []string{"a warning\n"}},
 			{[]string{"logs", id, attempt, "--file", "sub/metrics.json"}, []string{`{"rows":3}`}},
 			{[]string{"logs", id, attempt, "--file", "stdout.log"}, []string{"hello from the runner\n"}},
+			// An instance's id, as culvert runs shows it, means its
+			// latest attempt.
+			{[]string{"logs", id, strings.TrimSuffix(attempt, "_Attempt=1")}, []string{"hello from the runner\n"}},
 		} {
 			if got := mustCLI(t, append(tc.args, "--endpoint", s.URL)...); got != tc.want[0] {
 				t.Errorf("%s: culvert %s = %q, want %q", when, strings.Join(tc.args, " "), got, tc.want[0])

@@ -39,7 +39,8 @@ func (c *logsCommand) Run(ctx context.Context, args []string) error {
 	fs := cc.flagSet("PIPELINE_ID ATTEMPT_ID [--stderr | --file NAME | --list]",
 		"Prints an attempt's stdout, as its task runner wrote it at the attempt's @logLocation and culvert serve\n"+
 			"reads it there; --stderr, --file and --list print its stderr, another file, or the list of its files.\n"+
-			"ATTEMPT_ID is an attempt's id, such as @MyActivity_2026-01-01T00:00:00_Attempt=1 (see culvert runs).")
+			"ATTEMPT_ID is an attempt's id, such as @MyActivity_2026-01-01T00:00:00_Attempt=1, or an instance's\n"+
+			"(as culvert runs lists them) for its latest attempt.")
 	stderr := fs.Bool("stderr", false, "print the attempt's stderr instead of its stdout")
 	file := fs.String("file", "", "print the file `NAME` of the attempt's logs (as --list shows it) instead of its stdout")
 	list := fs.Bool("list", false, "list the files of the attempt's logs, with their sizes and times")

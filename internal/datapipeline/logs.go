@@ -137,10 +137,13 @@ type LogFile struct {
 // ListAttemptLogsInput names an attempt whose logs to list.
 type ListAttemptLogsInput struct {
 	PipelineID string
-	AttemptID  string
+	// AttemptID is an attempt's id, or an instance's for its latest
+	// attempt.
+	AttemptID string
 }
 
-// ListAttemptLogsOutput is where an attempt's logs are and what is there.
+// ListAttemptLogsOutput is where an attempt's logs are and what is there;
+// AttemptID is the attempt's, also when an instance's id named it.
 type ListAttemptLogsOutput struct {
 	PipelineID  string    `json:"pipelineId"`
 	AttemptID   string    `json:"attemptId"`
@@ -151,7 +154,9 @@ type ListAttemptLogsOutput struct {
 // GetAttemptLogInput names one file of an attempt's logs.
 type GetAttemptLogInput struct {
 	PipelineID string
-	AttemptID  string
+	// AttemptID is an attempt's id, or an instance's for its latest
+	// attempt.
+	AttemptID string
 	// Name is a file under the attempt's log location, relative to it.
 	// "stdout" and "stderr" also find stdout.log and stderr.log, the
 	// names culvert's runner writes.
@@ -234,8 +239,15 @@ func (s *Service) attemptLogLocation(ctx context.Context, pipelineID, attemptID 
 		return nil, err
 	}
 	a, _ := run.attempt(attemptID)
+	if in := run.instance(attemptID); a == nil && in != nil {
+		// An instance's id, as list-runs shows them, means its latest
+		// attempt.
+		if a, _ = run.attempt(in.HeadAttempt); a == nil {
+			return nil, resourceNotFound("Instance %s (%s) has no attempt yet, so no logs.", in.ID, in.Status)
+		}
+	}
 	if a == nil {
-		return nil, resourceNotFound("Pipeline %s has no attempt %s. Attempt ids end in _Attempt=N; QueryObjects with sphere ATTEMPT lists them.",
+		return nil, resourceNotFound("Pipeline %s has no attempt or instance %s. Attempt ids end in _Attempt=N; QueryObjects with sphere ATTEMPT lists them.",
 			pipelineID, quoteClipped(attemptID))
 	}
 	a = run.progressed(a)

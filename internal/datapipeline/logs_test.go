@@ -181,6 +181,11 @@ func TestAttemptLogsRefusals(t *testing.T) {
 	if err := list(lb.ctx, lb.id, lb.attempt); !errors.As(err, &e) || e.HTTPStatus() != 404 {
 		t.Errorf("no logs yet: status %v, want 404", err)
 	}
+	// An instance's id, as list-runs shows it, means its latest attempt.
+	instance := strings.TrimSuffix(lb.attempt, "_Attempt=1")
+	if msg := wantCode(t, get(lb.ctx, lb.id, instance, "stdout"), datapipeline.CodeResourceNotFoundException); !strings.Contains(msg, "Attempt "+lb.attempt+" (RUNNING) has no logs yet") {
+		t.Errorf("GetAttemptLog(instance %s): message %q, want it about attempt %s", instance, msg, lb.attempt)
+	}
 	if err := lb.progress(t, `[{"key":"@logLocation","stringValue":"/var/log/culvert"}]`); err != nil {
 		t.Fatal(err)
 	}
@@ -191,6 +196,7 @@ func TestAttemptLogsRefusals(t *testing.T) {
 	if msg := wantCode(t, list(lb.ctx, lb.id, "@Work_2001-01-01T00:00:00_Attempt=1"), datapipeline.CodeResourceNotFoundException); !strings.Contains(msg, "has no attempt") {
 		t.Errorf("unknown attempt: message %q", msg)
 	}
+
 	for _, name := range []string{"../../etc/passwd", "/etc/passwd", "sub/../../x", "a//b", ".", `..\x`, "a\x00b", ""} {
 		if msg := wantCode(t, get(lb.ctx, lb.id, lb.attempt, name), datapipeline.CodeInvalidRequestException); !strings.Contains(msg, "inside the attempt's log location") {
 			t.Errorf("name %q: message %q", name, msg)

@@ -61,7 +61,7 @@ func CheckRelName(rel string) error {
 }
 
 // OpenIn opens the file rel under the directory dirURI for reading and
-// returns its size; the caller closes it. It never reads outside the
+// returns its size (-1 if S3 did not say); the caller closes it. It never reads outside the
 // directory: rel must pass [CheckRelName], and a local directory is
 // opened as an [os.Root], so a symbolic link inside it that leads out is
 // refused with an error wrapping [ErrOutside]. A missing file (or
@@ -82,7 +82,11 @@ func (s *Store) OpenIn(ctx context.Context, dirURI, rel string) (io.ReadCloser, 
 		if err != nil {
 			return nil, 0, s3Error("GetObject", l, err)
 		}
-		return out.Body, aws.ToInt64(out.ContentLength), nil
+		size := int64(-1)
+		if out.ContentLength != nil {
+			size = *out.ContentLength
+		}
+		return out.Body, size, nil
 	}
 	root, err := os.OpenRoot(dir.path())
 	if err != nil {

@@ -224,7 +224,6 @@ func checkLogName(name string) error {
 // attemptLog is an attempt found for its logs.
 type attemptLog struct {
 	id, hostname, location string
-	status                 pipeline.Status
 }
 
 // attemptLogLocation finds the caller's attempt and where its logs are,
@@ -258,7 +257,7 @@ func (s *Service) attemptLogLocation(ctx context.Context, pipelineID, attemptID 
 	if s.cfg.Logs == nil {
 		return nil, errors.New("datapipeline: Config.Logs is nil; this Service cannot read logs")
 	}
-	return &attemptLog{id: a.ID, hostname: a.Hostname, location: a.LogLocation, status: a.Status}, nil
+	return &attemptLog{id: a.ID, hostname: a.Hostname, location: a.LogLocation}, nil
 }
 
 // ListAttemptLogs returns where an attempt's logs are and the files there.

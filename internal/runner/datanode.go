@@ -249,8 +249,9 @@ func isS3Node(o *Object) bool { return o.Type() == "S3DataNode" }
 // isSQLNode reports whether o is a data node whose data is a SQL table.
 func isSQLNode(o *Object) bool { return o.Type() == "SqlDataNode" || o.Type() == "MySqlDataNode" }
 
-// s3ErrorID is the errorId of a failed transfer: StagingFailed's kin for
-// a bad URI (InvalidTaskObject) or anything else (what).
+// s3ErrorID is the errorId of a failed transfer: InvalidTaskObject when
+// the URI is one culvert cannot use (the definition is at fault), else
+// what, such as StagingFailed.
 func s3ErrorID(err error, what string) string {
 	if errors.Is(err, objstore.ErrInvalidURI) {
 		return "InvalidTaskObject"

@@ -144,7 +144,9 @@ func (a *awsCLI) mustJSON(t *testing.T, v any, args ...string) {
 // automatic pagination.
 func TestAWSCLI(t *testing.T) {
 	t.Parallel()
-	s := mustRunServer(t)
+	// No embedded runner: list-runs below shows the work on the resource
+	// waiting for a runner.
+	s := mustRunServer(t, "--embedded-runner=false")
 	cli := newAWSCLI(t, s)
 	run, mustRun, mustJSON := cli.run, cli.mustRun, cli.mustJSON
 
@@ -336,7 +338,8 @@ func TestAWSCLI(t *testing.T) {
 	// and DescribeObjects. The schedule starts at the first activation, so
 	// there is one run of every component; the activity waits for the two
 	// it depends on, which wait for a runner on the resource, CREATING
-	// until a runner takes its first task.
+	// until a runner takes its first task (none here: the server's
+	// embedded runner is off).
 	for deadline := time.Now().Add(10 * time.Second); len(instanceStatuses(t, c, id)) < 4 && time.Now().Before(deadline); {
 		time.Sleep(10 * time.Millisecond) // the scheduler's first step is asynchronous
 	}

@@ -1,9 +1,11 @@
-// Command culvert is a self-hostable AWS Data Pipeline: the API server, and
-// (in later versions) the task runner and a client CLI, in one binary.
+// Command culvert is a self-hostable AWS Data Pipeline: the API server
+// (with its embedded runner), the task runner and a client CLI, in one
+// binary.
 //
 // Usage:
 //
 //	culvert serve [--listen HOST:PORT] [--data DIR] [--credentials FILE] ...
+//	culvert runner --endpoint URL --worker-group NAME [--tasks N] [--log-dir DIR] ...
 //	culvert create NAME [--unique-id ID] [--description TEXT] [--tag KEY=VALUE ...]
 //	culvert put-definition PIPELINE_ID FILE
 //	culvert activate PIPELINE_ID [--start-time TIME] [--parameter-value ID=VALUE ...]

@@ -528,6 +528,15 @@ func (l *Loop) task(pr *pipelineRun, order TaskOrder, now time.Time) (*store.Tas
 
 // buildTask is the default TaskBuilder.
 func buildTask(def *pipeline.Definition, run *Run, a *pipeline.Attempt) ([]byte, error) {
+	ti, err := taskInput(def, run, a)
+	if err != nil {
+		return nil, err
+	}
+	return BuildTaskObject(ti)
+}
+
+// taskInput gathers what BuildTaskObject needs for attempt a of run.
+func taskInput(def *pipeline.Definition, run *Run, a *pipeline.Attempt) (*TaskInput, error) {
 	in, ok := run.Instance(a.InstanceID)
 	if !ok {
 		return nil, fmt.Errorf("instance %s is unknown", a.InstanceID)
@@ -536,7 +545,7 @@ func buildTask(def *pipeline.Definition, run *Run, a *pipeline.Attempt) ([]byte,
 	if node, ok := run.Instance(in.Node); ok {
 		ti.Node, ti.NodeBound = node, run.Bound(node)
 	}
-	return BuildTaskObject(ti)
+	return ti, nil
 }
 
 // newTaskID returns an opaque, unguessable task id: a runner holding one

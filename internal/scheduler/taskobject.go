@@ -73,7 +73,9 @@ var controlKeys = map[string]bool{
 //     schedules reached that way are included unevaluated instead;
 //   - the objects the attempt names through a control key (parent,
 //     @componentParent, @instanceParent, schedule, dependsOn, precondition,
-//     onFail, onSuccess, onLateAction), as DescribeObjects shows them
+//     onFail, onSuccess, onLateAction; and node but for a precondition's
+//     check, which reads its node as a runner reads an input), as
+//     DescribeObjects shows them
 //     without evaluation, only so that every reference of the attempt
 //     resolves in the map. Preconditions and actions are the service's
 //     business, never a runner's.
@@ -233,6 +235,11 @@ func (b *taskBuilder) build(attemptID string) error {
 				continue
 			}
 			switch {
+			case id == attemptID && f.Key == "node":
+				// A precondition's check is of its node: the runner reads
+				// the data node whole (an Exists on a table needs the
+				// table's name and database), as it reads an input.
+				queue = append(queue, target)
 			case controlKeys[f.Key]:
 				if id == attemptID {
 					b.addUnevaluated(target)

@@ -61,11 +61,12 @@ func queued(t testing.TB, def *pipeline.Definition, now string) *taskFixture {
 		t.Fatalf("no task queued at %s", now)
 	}
 	order := ch.Tasks[0]
-	in, _ := run.Instance(order.InstanceID)
 	a, _ := run.Attempt(order.AttemptID)
-	return &taskFixture{def: def, run: run, task: &TaskInput{
-		PipelineID: run.PipelineID, Definition: def, Instance: in, Attempt: a, Bound: run.Bound(in),
-	}}
+	ti, err := taskInput(def, run, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &taskFixture{def: def, run: run, task: ti}
 }
 
 func TestBuildTaskObjectGolden(t *testing.T) {
@@ -78,6 +79,9 @@ func TestBuildTaskObjectGolden(t *testing.T) {
 	}{
 		{name: "shell", now: "2026-03-01T10:00:00", attempt: "@ShellCommandActivityObj_2026-03-01T10:00:00_Attempt=1"},
 		{name: "copy", now: "2026-01-02T00:30:00", attempt: "@Load_2026-01-01T00:00:00_Attempt=1", secret: "s3cret-pw"},
+		// A precondition's check reads its node whole: an Exists on a
+		// SqlDataNode needs the evaluated table and the database.
+		{name: "exists", now: "2026-01-02T00:30:00", attempt: "@TableReady_2026-01-01T00:00:00_Attempt=1", secret: "s3cret-check"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

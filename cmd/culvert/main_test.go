@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/datapipeline"
 	"github.com/culvert/culvert/internal/measure"
+	"github.com/culvert/culvert/internal/pgtest"
 )
 
 // The development key, accepted on loopback when no --credentials file is
@@ -43,6 +44,13 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	if built.dir != "" {
 		os.RemoveAll(built.dir)
+	}
+	// The PostgreSQL the runner's end-to-end tests started, if any.
+	if err := pgtest.Stop(); err != nil {
+		fmt.Fprintln(os.Stderr, "pgtest:", err)
+		if code == 0 {
+			code = 1
+		}
 	}
 	os.Exit(code)
 }

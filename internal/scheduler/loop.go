@@ -100,6 +100,12 @@ type pipelineRun struct {
 	run         *Run
 	activated   time.Time // LastActivatedAt the run has seen
 	skipBefore  time.Time // the last activation's startTimestamp
+	// planAt is when planning next has something to do (Plan.Wake): a
+	// plan before then creates nothing, and making it cost a busy run
+	// more than its own step. Zero: plan at the next step; planDone:
+	// every schedule is exhausted.
+	planAt   time.Time
+	planDone bool
 	paused      []string
 	wake        time.Time // when the run next needs a step; zero: only on events
 	due         bool      // step at the next pass
@@ -318,6 +324,9 @@ func (l *Loop) delay(t *store.Task, now time.Time) {
 
 // apply brings the pipeline's state into its run.
 func (l *Loop) apply(pr *pipelineRun, p *store.Pipeline, now time.Time) {
+	if !p.ActivationStart.Equal(pr.skipBefore) {
+		pr.planAt, pr.planDone = time.Time{}, false // the plan's input changed
+	}
 	pr.skipBefore = p.ActivationStart
 	if !p.LastActivatedAt.Equal(pr.activated) {
 		pr.activated = p.LastActivatedAt
@@ -436,14 +445,17 @@ func (l *Loop) commands(ctx context.Context, now time.Time) error {
 // step plans and steps one run and persists the result.
 func (l *Loop) step(ctx context.Context, pr *pipelineRun, now time.Time) {
 	pr.due = false
-	var planWake time.Time
-	if !pr.run.Graph.Ondemand {
+	if !pr.run.Graph.Ondemand && !pr.planDone && !now.Before(pr.planAt) {
 		plan := PlanInstances(PlanInput{
 			Components: pr.run.Graph.Components(), Created: pr.run.Created(), Now: now,
 			SkipBefore: pr.skipBefore, Ahead: l.cfg.Ahead, MaxCreate: l.cfg.MaxCreate,
 		})
 		pr.run.Add(plan.Create)
-		planWake = plan.Wake
+		pr.planAt, pr.planDone = plan.Wake, plan.Wake.IsZero()
+	}
+	var planWake time.Time
+	if !pr.planDone {
+		planWake = pr.planAt
 	}
 	changes, wake := pr.run.Step(now)
 	out := &store.RunChanges{Account: pr.account, PipelineID: pr.id, Now: now, CommandsDone: pr.doneCommands}

@@ -235,6 +235,11 @@ type RunChanges struct {
 	State pipeline.State
 	// Summary, when not nil, becomes the pipeline's Summary; the store
 	// keeps it as given, so the caller must not change it afterwards.
+	// Every reader sees it at once, but a backend may make it durable
+	// lazily, up to a second late, unless the step also sets State: a
+	// summary is derived from the run, and the scheduler stores a fresh
+	// one at its first step after loading a running pipeline, so only the
+	// last one of a pipeline that stopped running must not be lost.
 	Summary *pipeline.RunSummary
 	// Alarms are queued for delivery with the step, so that an alarm
 	// fires if and only if the step that fired it is stored. Only Sink,

@@ -249,6 +249,8 @@ func (s *DB) PipelineDelete(ctx context.Context, account, id string, now time.Ti
 		s.dropTasks(r)
 		delete(s.runs, id)
 	}
+	delete(s.summaryPending, id)
+	delete(s.summaryWritten, id)
 	s.mu.Unlock()
 	if err := s.published(ctx, seq, store.SchedulerTopic); err != nil {
 		return err

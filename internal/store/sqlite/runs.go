@@ -133,6 +133,15 @@ func dedupe[T any](s []T, eq func(a, b T) bool) []T {
 	return out
 }
 
+// summaryStmt is the statement that stores a pipeline's run summary.
+func summaryStmt(pipelineID string, sum *pipeline.RunSummary) (stmt, error) {
+	b, err := json.Marshal(sum)
+	if err != nil {
+		return stmt{}, err
+	}
+	return stmt{query: `UPDATE pipelines SET run_summary = ? WHERE id = ?`, args: []any{string(b), pipelineID}}, nil
+}
+
 // RunApply implements [store.Store].
 func (s *DB) RunApply(ctx context.Context, c *store.RunChanges) error {
 	// Copy and sort outside the lock: the caller keeps changing its own
@@ -232,19 +241,32 @@ func (s *DB) RunApply(ctx context.Context, c *store.RunChanges) error {
 		stmts = append(stmts, stmt{query: `UPDATE pipelines SET state = ? WHERE id = ?`, args: []any{string(c.State), pid}})
 	}
 	if c.Summary != nil {
-		b, err := json.Marshal(c.Summary)
-		if err != nil {
-			s.mu.Unlock()
-			return err
-		}
 		if np == nil {
 			p := *old
 			np = &p
 		}
 		np.Summary = c.Summary
-		stmts = append(stmts, stmt{query: `UPDATE pipelines SET run_summary = ? WHERE id = ?`, args: []any{string(b), pid}})
+		// Written now when the run stops (State set) or a second has
+		// passed since the last write; otherwise at the next write or at
+		// Close (RunChanges.Summary).
+		last := s.summaryWritten[pid]
+		if c.State != "" || last.IsZero() || time.Since(last) >= summaryEvery {
+			st, err := summaryStmt(pid, c.Summary)
+			if err != nil {
+				s.mu.Unlock()
+				return err
+			}
+			stmts = append(stmts, st)
+			s.summaryWritten[pid] = time.Now()
+			delete(s.summaryPending, pid)
+		} else {
+			s.summaryPending[pid] = c.Summary
+		}
 	}
 	if len(stmts) == 0 {
+		if np != nil {
+			s.replace(old, np) // a summary written later
+		}
 		seq := s.c.applied()
 		s.mu.Unlock()
 		return s.observed(ctx, seq)

@@ -94,7 +94,19 @@ type DB struct {
 
 	alarms    []*store.Alarm // queued alarms in Seq order
 	nextAlarm int64          // last Alarm Seq issued
+
+	// Run summaries are written at most every summaryEvery per pipeline
+	// (see RunChanges.Summary): summaryWritten holds when each was last
+	// written, summaryPending those applied to memory since, which Close
+	// writes.
+	summaryWritten map[string]time.Time
+	summaryPending map[string]*pipeline.RunSummary
 }
+
+// summaryEvery is how often a running pipeline's summary is written at
+// most. Encoding and writing it with every step cost the scheduler about
+// 5% of a busy pipeline's task throughput (bench/runs).
+const summaryEvery = time.Second
 
 type account struct {
 	live []*store.Pipeline           // live pipelines in Seq order
@@ -146,6 +158,9 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		tasks:     map[string]*taskRef{},
 		queues:    map[string][]*taskRef{},
 		leased:    map[*taskRef]struct{}{},
+
+		summaryWritten: map[string]time.Time{},
+		summaryPending: map[string]*pipeline.RunSummary{},
 	}
 	if err := migrate(ctx, db); err != nil {
 		db.Close()
@@ -343,6 +358,14 @@ func (s *DB) Notifier() store.Notifier { return s.notifier }
 // Close implements [store.Store]. Closing twice returns the first result.
 func (s *DB) Close() error {
 	s.closeOnce.Do(func() {
+		s.mu.Lock()
+		for pid, sum := range s.summaryPending {
+			if st, err := summaryStmt(pid, sum); err == nil {
+				s.write(st)
+			}
+		}
+		clear(s.summaryPending)
+		s.mu.Unlock()
 		s.closeErr = s.c.close()
 		if err := s.db.Close(); s.closeErr == nil {
 			s.closeErr = err

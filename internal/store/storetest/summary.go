@@ -47,4 +47,22 @@ func testRunSummary(t *testing.T, opts Options) {
 	if diff := cmp.Diff(next, b.get(t, acctA, p.ID).Summary, cmpOpts...); diff != "" {
 		t.Errorf("Summary after a second RunApply mismatch (-want +got):\n%s", diff)
 	}
+	// Summaries in quick succession: each is seen at once, and the last
+	// is the one a closed store keeps, however lazily it is written.
+	for i := range 5 {
+		last := &pipeline.RunSummary{Components: map[string]pipeline.ComponentSummary{
+			"Copy": {Health: pipeline.HealthHealthy, LatestRun: t0.Add(time.Duration(i) * time.Minute)}}}
+		b.apply(t, &store.RunChanges{Account: acctA, PipelineID: p.ID, Summary: last, Now: t0})
+		if diff := cmp.Diff(last, b.get(t, acctA, p.ID).Summary, cmpOpts...); diff != "" {
+			t.Fatalf("Summary %d right after RunApply mismatch (-want +got):\n%s", i, diff)
+		}
+		next = last
+	}
+	if opts.Reopen != nil {
+		s = opts.Reopen(t, s)
+		b = &testBundle{s: s, ctx: b.ctx}
+		if diff := cmp.Diff(next, b.get(t, acctA, p.ID).Summary, cmpOpts...); diff != "" {
+			t.Errorf("the last of quick summaries after reopen mismatch (-want +got):\n%s", diff)
+		}
+	}
 }

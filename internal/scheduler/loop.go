@@ -106,9 +106,9 @@ type pipelineRun struct {
 	// every schedule is exhausted.
 	planAt   time.Time
 	planDone bool
-	paused      []string
-	wake        time.Time // when the run next needs a step; zero: only on events
-	due         bool      // step at the next pass
+	paused   []string
+	wake     time.Time // when the run next needs a step; zero: only on events
+	due      bool      // step at the next pass
 	// doneCommands are applied commands the next saved step removes.
 	doneCommands []int64
 	// groups are the resource worker groups last reported to

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/datapipeline"
 
 	"github.com/culvert/culvert/internal/objstore"
@@ -51,11 +53,20 @@ type API interface {
 // [sdkhttp] with enough idle connections for slots polling at once, and no
 // SDK retries, because [Runner] retries every call itself.
 func NewClient(cfg aws.Config, endpoint string, slots int) *datapipeline.Client {
+	hc := sdkhttp.NewClient(slots + 2)
+	if b, ok := cfg.HTTPClient.(*awshttp.BuildableClient); ok {
+		// The SDK applies AWS_CA_BUNDLE (and its other transport
+		// settings) only to a client it builds: keep its transport,
+		// with the idle connections the slots need.
+		t := b.GetTransport().Clone()
+		t.MaxIdleConnsPerHost, t.MaxIdleConns = max(slots+2, 2), 2*max(slots+2, 2)
+		hc = &http.Client{Transport: &sdkhttp.Transport{Base: t}}
+	}
 	return datapipeline.NewFromConfig(cfg, func(o *datapipeline.Options) {
 		if endpoint != "" {
 			o.BaseEndpoint = aws.String(endpoint)
 		}
-		o.HTTPClient = sdkhttp.NewClient(slots + 2)
+		o.HTTPClient = hc
 		o.Retryer = aws.NopRetryer{}
 	})
 }

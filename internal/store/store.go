@@ -454,7 +454,8 @@ type Store interface {
 	// account has no such task, or the task is still queued or done.
 	// It records p.Now as the task's ProgressedAt, and p.LogLocation,
 	// when set, as its LogLocation. Progress is not a change in the
-	// TaskChanges feed.
+	// TaskChanges feed, and wakes the scheduler (SchedulerTopic) only
+	// when it shortens the lease, which moves the next reap sooner.
 	TaskProgress(ctx context.Context, p *TaskProgressParams) (*Task, error)
 
 	// TaskReap marks LOST every claimed task whose lease expired before

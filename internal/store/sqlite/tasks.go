@@ -306,8 +306,18 @@ func (s *DB) TaskProgress(ctx context.Context, p *store.TaskProgressParams) (*st
 		s.mu.Unlock()
 		return nil, err
 	}
+	shortened := nt.LeaseExpires.Before(ref.t.LeaseExpires)
 	s.setTask(ref, &nt)
 	s.mu.Unlock()
+	if shortened {
+		// The scheduler plans its next reap from the leases it knows; one
+		// that now ends sooner (a progress lease shorter than the
+		// acknowledgement's) must be reaped when it ends.
+		if err := s.published(ctx, seq, store.SchedulerTopic); err != nil {
+			return nil, err
+		}
+		return &nt, nil
+	}
 	return &nt, s.observed(ctx, seq)
 }
 

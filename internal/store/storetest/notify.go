@@ -180,6 +180,30 @@ func testRunNotifications(t *testing.T, opts Options) {
 		}
 	})
 
+	t.Run("TaskProgressShorteningLease", func(t *testing.T) {
+		t.Parallel()
+		s, b := setup(t, opts)
+		p := b.create(t, createParams(acctA, "df-NOTPROG001", "orders"))
+		b.enqueue(t, task(acctA, p.ID, "t-long", "wg", t0))
+		b.claim(t, acctA, "wg", "h", t0, at(time.Hour))
+		ch, cancel := s.Notifier().Subscribe(store.SchedulerTopic)
+		defer cancel()
+		// A progress lease shorter than the claim's: the next reap is
+		// sooner than the scheduler planned.
+		if _, err := s.TaskProgress(b.ctx, &store.TaskProgressParams{Account: acctA, ID: "t-long", LeaseUntil: at(2 * time.Minute), Now: at(time.Minute)}); err != nil {
+			t.Fatal(err)
+		}
+		if !received(ch, wakeTimeout) {
+			t.Errorf("no wake-up on SchedulerTopic within %v of a progress report that shortened the lease", wakeTimeout)
+		}
+		if _, err := s.TaskProgress(b.ctx, &store.TaskProgressParams{Account: acctA, ID: "t-long", LeaseUntil: at(time.Hour), Now: at(time.Minute)}); err != nil {
+			t.Fatal(err)
+		}
+		if received(ch, 100*time.Millisecond) {
+			t.Logf("wake-up on SchedulerTopic for a progress report that extended the lease (allowed, but wasted)")
+		}
+	})
+
 	t.Run("RunApplyWakesWorkerGroups", func(t *testing.T) {
 		t.Parallel()
 		s, b := setup(t, opts)

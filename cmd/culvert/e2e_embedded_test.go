@@ -84,3 +84,36 @@ func TestEmbeddedRunnerOff(t *testing.T) {
 	r.finish(ctx, task, types.TaskStatusFinished, "")
 	waitStatuses(t, c, id, map[string]string{say: "FINISHED", box: "FINISHED"})
 }
+
+// TestEmbeddedRunnerTerminateAfter runs a command that would sleep for
+// five minutes on a resource whose terminateAfter is one minute: the
+// resource and the activity end TIMEDOUT, and the embedded runner, no
+// longer needed, kills the command and its process group.
+func TestEmbeddedRunnerTerminateAfter(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("waits for a one-minute terminateAfter")
+	}
+	s := mustRunServer(t, "--shutdown-wait", "1s")
+	c := s.devClient()
+	ctx := context.Background()
+	dir := t.TempDir()
+	id := mustCreate(t, c, "embedded-terminate", "embedded-terminate")
+	start := time.Now().UTC().Add(-time.Minute).Truncate(time.Second)
+	def := resourcePipeline(start, `echo $$ > "$1/tmp" && mv "$1/tmp" "$1/pid"; exec sleep 300`)
+	def.PipelineObjects[2] = object("Box", "Box", str("type", "Ec2Resource"), str("terminateAfter", "1 minute"))
+	def.PipelineObjects[3].Fields = append(def.PipelineObjects[3].Fields, str("scriptArgument", dir))
+	mustPut(t, c, id, def)
+	if _, err := c.ActivatePipeline(ctx, &datapipeline.ActivatePipelineInput{PipelineId: aws.String(id)}); err != nil {
+		t.Fatal(err)
+	}
+	pids := waitPids(t, filepath.Join(dir, "pid"), 20*time.Second)
+	killGroupAtCleanup(t, pids[0])
+	stamp := start.Format("2006-01-02T15:04:05")
+	box, say := "@Box_"+stamp, "@Say_"+stamp
+	waitField(t, c, id, box, "@status", "TIMEDOUT", 2*time.Minute)
+	waitField(t, c, id, say, "@status", "TIMEDOUT", 10*time.Second)
+	if err := processGone(pids[0], 15*time.Second); err != nil {
+		t.Errorf("the command on the timed-out resource: %v", err)
+	}
+}

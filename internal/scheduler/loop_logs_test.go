@@ -2,18 +2,13 @@ package scheduler_test
 
 import (
 	"context"
-	"encoding/json"
-	"io"
-	"log/slog"
 	"maps"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/culvert/culvert/internal/pipeline"
 	"github.com/culvert/culvert/internal/scheduler"
 	"github.com/culvert/culvert/internal/store"
-	"github.com/culvert/culvert/internal/store/sqlite"
 )
 
 // TestLoopKeepsLogLocation checks that an attempt keeps the @logLocation
@@ -23,26 +18,11 @@ import (
 func TestLoopKeepsLogLocation(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	st, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(t.TempDir(), "culvert.db"), Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
 	const account, pid, wg = "123456789012", "df-LOGLOCLOOP1", "wg-logs"
-	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	str, ref := pipeline.String, pipeline.Ref
-	doc, err := json.Marshal(&pipeline.Definition{Objects: []pipeline.Object{
-		{ID: "Default", Name: "Default", Fields: []pipeline.Field{str("scheduleType", "cron"), ref("schedule", "Once"),
-			str("workerGroup", wg), str("maximumRetries", "1"), str("retryDelay", "1 minutes")}},
-		{ID: "Once", Name: "Once", Fields: []pipeline.Field{str("type", "Schedule"), str("period", "1 day"),
-			str("startDateTime", "2026-01-01T00:00:00"), str("occurrences", "1")}},
-		{ID: "Work", Name: "Work", Fields: []pipeline.Field{str("type", "ShellCommandActivity"), str("command", "true")}},
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	activate(t, st, account, pid, doc, t0)
+	str := pipeline.String
+	st := onceRun(t, account, pid, []pipeline.Field{str("workerGroup", wg), str("maximumRetries", "1"), str("retryDelay", "1 minutes")},
+		pipeline.Object{ID: "Work", Name: "Work", Fields: []pipeline.Field{str("type", "ShellCommandActivity"), str("command", "true")}})
+	t0 := loopT0
 	now := t0
 	loop, err := scheduler.NewLoop(scheduler.LoopConfig{Store: st, Now: func() time.Time { return now }, Logger: quiet})
 	if err != nil {

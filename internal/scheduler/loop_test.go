@@ -23,26 +23,11 @@ import (
 func TestLoopWakesForRetryAfterRestart(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	st, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(t.TempDir(), "culvert.db"), Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
 	const account, pid, wg = "123456789012", "df-RETRYWAKE01", "wg-retry"
-	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	str, ref := pipeline.String, pipeline.Ref
-	doc, err := json.Marshal(&pipeline.Definition{Objects: []pipeline.Object{
-		{ID: "Default", Name: "Default", Fields: []pipeline.Field{str("scheduleType", "cron"), ref("schedule", "Once"),
-			str("workerGroup", wg), str("maximumRetries", "1"), str("retryDelay", "10 minutes")}},
-		{ID: "Once", Name: "Once", Fields: []pipeline.Field{str("type", "Schedule"), str("period", "1 day"),
-			str("startDateTime", "2026-01-01T00:00:00"), str("occurrences", "1")}},
-		{ID: "Work", Name: "Work", Fields: []pipeline.Field{str("type", "ShellCommandActivity"), str("command", "false")}},
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	activate(t, st, account, pid, doc, t0)
+	str := pipeline.String
+	st := onceRun(t, account, pid, []pipeline.Field{str("workerGroup", wg), str("maximumRetries", "1"), str("retryDelay", "10 minutes")},
+		pipeline.Object{ID: "Work", Name: "Work", Fields: []pipeline.Field{str("type", "ShellCommandActivity"), str("command", "false")}})
+	t0 := loopT0
 
 	now := t0
 	loop, err := scheduler.NewLoop(scheduler.LoopConfig{Store: st, Now: func() time.Time { return now }, Logger: quiet})
@@ -84,13 +69,8 @@ func TestLoopWakesForRetryAfterRestart(t *testing.T) {
 func TestLoopWakesForLeases(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	st, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(t.TempDir(), "culvert.db"), Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	st := openStore(t)
+	now := loopT0
 	loop, err := scheduler.NewLoop(scheduler.LoopConfig{Store: st, Now: func() time.Time { return now }, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
@@ -127,26 +107,12 @@ func TestLoopWakesForLeases(t *testing.T) {
 func TestLoopReportsResources(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	st, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(t.TempDir(), "culvert.db"), Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
 	const account, pid = "123456789012", "df-RESOURCES01"
-	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	str, ref := pipeline.String, pipeline.Ref
-	doc, err := json.Marshal(&pipeline.Definition{Objects: []pipeline.Object{
-		{ID: "Default", Name: "Default", Fields: []pipeline.Field{str("scheduleType", "cron"), ref("schedule", "Once")}},
-		{ID: "Once", Name: "Once", Fields: []pipeline.Field{str("type", "Schedule"), str("period", "1 day"),
-			str("startDateTime", "2026-01-01T00:00:00"), str("occurrences", "1")}},
-		{ID: "Box", Name: "Box", Fields: []pipeline.Field{str("type", "Ec2Resource")}},
-		{ID: "Work", Name: "Work", Fields: []pipeline.Field{str("type", "ShellCommandActivity"), str("command", "true"), ref("runsOn", "Box")}},
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	activate(t, st, account, pid, doc, t0)
+	st := onceRun(t, account, pid, nil,
+		pipeline.Object{ID: "Box", Name: "Box", Fields: []pipeline.Field{str("type", "Ec2Resource")}},
+		pipeline.Object{ID: "Work", Name: "Work", Fields: []pipeline.Field{str("type", "ShellCommandActivity"), str("command", "true"), ref("runsOn", "Box")}})
+	t0 := loopT0
 
 	type report struct {
 		account, pipelineID string
@@ -181,4 +147,40 @@ func TestLoopReportsResources(t *testing.T) {
 	if !reflect.DeepEqual(reports, want) {
 		t.Fatalf("reports once the work on the resource is done = %+v, want %+v", reports, want)
 	}
+}
+
+// quiet is the logger of Loop tests: their failures say what went wrong.
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// openStore opens a fresh SQLite store, closed at cleanup.
+func openStore(t *testing.T) store.Store {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), sqlite.Config{Path: filepath.Join(t.TempDir(), "culvert.db"), Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// loopT0 is when the pipelines of onceRun start and are activated.
+var loopT0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// onceRun opens a store holding pipeline pid of account, activated at
+// loopT0: a cron pipeline that runs once, at loopT0, whose Default has
+// the fields defaults besides, with the objects given.
+func onceRun(t *testing.T, account, pid string, defaults []pipeline.Field, objects ...pipeline.Object) store.Store {
+	t.Helper()
+	st := openStore(t)
+	str, ref := pipeline.String, pipeline.Ref
+	doc, err := json.Marshal(&pipeline.Definition{Objects: append([]pipeline.Object{
+		{ID: "Default", Name: "Default", Fields: append([]pipeline.Field{str("scheduleType", "cron"), ref("schedule", "Once")}, defaults...)},
+		{ID: "Once", Name: "Once", Fields: []pipeline.Field{str("type", "Schedule"), str("period", "1 day"),
+			str("startDateTime", loopT0.Format("2006-01-02T15:04:05")), str("occurrences", "1")}},
+	}, objects...)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	activate(t, st, account, pid, doc, loopT0)
+	return st
 }

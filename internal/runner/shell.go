@@ -53,15 +53,13 @@ type Shell struct {
 func (s *Shell) Execute(ctx context.Context, job *Job) error {
 	t := job.Task
 	a := t.Attempt()
-	command, hasCommand := a.String("command")
-	scriptURI, hasScript := a.String("scriptUri")
+	command, scriptURI, err := oneOf(t, "command", "scriptUri")
+	if err != nil {
+		return err
+	}
+	hasScript := scriptURI != ""
 	args := a.Strings("scriptArgument")
-	switch {
-	case hasCommand && hasScript:
-		return failf("InvalidTaskObject", "%s sets both command and scriptUri; it must set one", t.ComponentID())
-	case !hasCommand && !hasScript:
-		return failf("InvalidTaskObject", "%s sets neither command nor scriptUri; it must set one", t.ComponentID())
-	case hasScript && len(args) > 0:
+	if hasScript && len(args) > 0 {
 		return failf("InvalidTaskObject", "%s sets scriptArgument with scriptUri; scriptArgument can only be used with command", t.ComponentID())
 	}
 	stage, err := a.Bool("stage", false)

@@ -37,19 +37,34 @@ const maxScript = 16 << 20
 // in a transaction. No message holds a password.
 type SQL struct{}
 
+// oneOf returns the value of the attempt's field inline, or else of its
+// field uri, failing the task unless exactly one of them is set: a
+// command or script is given either inline or by URI.
+func oneOf(t *Task, inline, uri string) (inlineValue, uriValue string, err error) {
+	a := t.Attempt()
+	iv, hasInline := a.String(inline)
+	uv, hasURI := a.String(uri)
+	switch {
+	case hasInline && hasURI:
+		return "", "", failf("InvalidTaskObject", "%s sets both %s and %s; it must set one", t.ComponentID(), inline, uri)
+	case !hasInline && !hasURI:
+		return "", "", failf("InvalidTaskObject", "%s sets neither %s nor %s; it must set one", t.ComponentID(), inline, uri)
+	case hasURI && uv == "":
+		return "", "", failf("InvalidTaskObject", "%s sets an empty %s", t.ComponentID(), uri)
+	}
+	return iv, uv, nil
+}
+
 // Execute implements [Executor].
 func (SQL) Execute(ctx context.Context, job *Job) error {
 	t := job.Task
 	a := t.Attempt()
-	script, hasScript := a.String("script")
-	scriptURI, hasURI := a.String("scriptUri")
-	args := a.Strings("scriptArgument")
-	switch {
-	case hasScript && hasURI:
-		return failf("InvalidTaskObject", "%s sets both script and scriptUri; it must set one", t.ComponentID())
-	case !hasScript && !hasURI:
-		return failf("InvalidTaskObject", "%s sets neither script nor scriptUri; it must set one", t.ComponentID())
+	script, scriptURI, err := oneOf(t, "script", "scriptUri")
+	if err != nil {
+		return err
 	}
+	hasURI := scriptURI != ""
+	args := a.Strings("scriptArgument")
 	dbObj, err := t.Follow(a, "database")
 	if err != nil {
 		return failf("InvalidTaskObject", "%s needs a database: %v", t.ComponentID(), err)

@@ -56,10 +56,10 @@ func TestE2ERunnerS3KeyExists(t *testing.T) {
 }
 
 // TestE2ERunnerExists checks an Exists precondition on an S3DataNode
-// through the real runner process: the task object carries the node as an
-// instance without the component's directoryPath, so the runner asks the
-// service for it with EvaluateExpression; the data is there, the check is
-// met, and the activity reading the node runs.
+// through the real runner process: the task object carries the node
+// whole, with its evaluated directoryPath, so the runner checks it without
+// asking the service; the data is there, the check is met, and the
+// activity reading the node runs.
 func TestE2ERunnerExists(t *testing.T) {
 	t.Parallel()
 	bin := mustBuildBinary(t)
@@ -83,7 +83,10 @@ func TestE2ERunnerExists(t *testing.T) {
 	activate(t, c, id)
 	check, count := awaitInstance(t, c, id, "DataThere"), awaitInstance(t, c, id, "Count")
 	waitFinished(t, c, id, workTimeout, check, count)
-	r.Log.waitFor(t, "located the node through EvaluateExpression", time.Second)
+	r.Log.waitFor(t, "directoryPath=s3://culvert-in/daily/2026/", time.Second)
+	if strings.Contains(r.Log.String(), "through EvaluateExpression") {
+		t.Errorf("the runner asked the service where the node is; the task object should say")
+	}
 	if got := attemptLog(t, r.LogDir, id, "Count", count, count+"_Attempt=1", "stdout.log"); got != "a,b\n" {
 		t.Errorf("Count's stdout.log = %q", got)
 	}

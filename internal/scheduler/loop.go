@@ -412,11 +412,15 @@ func (l *Loop) applyTask(pr *pipelineRun, t *store.Task, now time.Time) {
 		// task ends.
 		_ = pr.run.TaskProgress(t.AttemptID, t.ProgressedAt, t.LogLocation)
 	}
-	switch t.Status {
-	case store.TaskClaimed:
+	if t.Status != store.TaskQueued && !t.ClaimedAt.IsZero() {
+		// Claimed, and perhaps done since: a claim and a completion in
+		// one pass reach the loop as the completion alone, and the
+		// attempt still owes its start and its runner's host.
 		if a, ok := pr.run.Attempt(t.AttemptID); ok && a.Status == pipeline.StatusWaitingForRunner {
-			err = pr.run.TaskClaimed(t.AttemptID, t.ID, t.Hostname, t.UpdatedAt)
+			l.applied(pr, t, pr.run.TaskClaimed(t.AttemptID, t.ID, t.Hostname, t.ClaimedAt))
 		}
+	}
+	switch t.Status {
 	case store.TaskFinished:
 		err = pr.run.TaskDone(t.AttemptID, pipeline.StatusFinished, "", "", "", t.UpdatedAt)
 	case store.TaskFailed:
@@ -426,10 +430,16 @@ func (l *Loop) applyTask(pr *pipelineRun, t *store.Task, now time.Time) {
 	case store.TaskLost:
 		err = pr.run.TaskLost(t.AttemptID, t.UpdatedAt)
 	}
+	l.applied(pr, t, err)
+	pr.due = true
+}
+
+// applied logs the error of applying task t to its attempt, unless it only
+// says the attempt has moved on (a replay) or is gone.
+func (l *Loop) applied(pr *pipelineRun, t *store.Task, err error) {
 	if err != nil && !errors.Is(err, ErrNotApplicable) && !errors.Is(err, ErrUnknownObject) {
 		l.cfg.Logger.Warn("scheduler: applying a task's outcome", "pipeline", pr.id, "task", t.ID, "err", err)
 	}
-	pr.due = true
 }
 
 // commands applies SetStatus commands on instances.

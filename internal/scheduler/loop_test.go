@@ -184,3 +184,43 @@ func onceRun(t *testing.T, account, pid string, defaults []pipeline.Field, objec
 	activate(t, st, account, pid, doc, loopT0)
 	return st
 }
+
+// TestLoopClaimAndFinishInOnePass checks that an attempt whose task was
+// claimed and finished between two passes still records its runner's
+// host and its start at the claim: the loop hears only of the finish.
+func TestLoopClaimAndFinishInOnePass(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	const account, pid, wg = "123456789012", "df-CLAIMDONE01", "wg-quick"
+	str := pipeline.String
+	st := onceRun(t, account, pid, []pipeline.Field{str("workerGroup", wg)},
+		pipeline.Object{ID: "Work", Name: "Work", Fields: []pipeline.Field{str("type", "ShellCommandActivity"), str("command", "true")}})
+	now := loopT0
+	loop, err := scheduler.NewLoop(scheduler.LoopConfig{Store: st, Now: func() time.Time { return now }, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	loop.Pass(ctx)
+	claimed := loopT0.Add(time.Second)
+	task, err := st.TaskClaim(ctx, &store.TaskClaimParams{Account: account, WorkerGroup: wg, Owner: "r", Hostname: "quick.example",
+		LeaseUntil: claimed.Add(time.Hour), Now: claimed})
+	if err != nil {
+		t.Fatalf("TaskClaim: %v", err)
+	}
+	if _, err := st.TaskComplete(ctx, &store.TaskCompleteParams{Account: account, ID: task.ID, Status: store.TaskFinished, Now: claimed.Add(time.Second)}); err != nil {
+		t.Fatal(err)
+	}
+	now = loopT0.Add(time.Minute)
+	loop.Pass(ctx)
+	rs, err := st.RunLoad(ctx, account, pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rs.Attempts) != 1 {
+		t.Fatalf("attempts = %d, want 1", len(rs.Attempts))
+	}
+	a := rs.Attempts[0]
+	if a.Status != pipeline.StatusFinished || a.Hostname != "quick.example" || !a.ActualStart.Equal(claimed) {
+		t.Errorf("attempt = %s on %q from %v, want FINISHED on quick.example from the claim at %v", a.Status, a.Hostname, a.ActualStart, claimed)
+	}
+}

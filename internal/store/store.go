@@ -152,6 +152,9 @@ type Task struct {
 	ErrorStack   string
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
+	// ClaimedAt is when a runner claimed it (TaskClaimParams.Now), zero
+	// while it is queued: the attempt's start.
+	ClaimedAt time.Time
 	// ProgressedAt is when the runner last reported progress
 	// (TaskProgress), zero until it first does: the attempt's
 	// reportProgressTime.

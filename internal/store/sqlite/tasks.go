@@ -35,19 +35,19 @@ func (e feedEntry) live() bool { return !e.ref.dropped && e.ref.t.ChangeSeq == e
 // migrations/0005_task_objects.sql).
 const taskColumns = `id, seq, account, pipeline_id, attempt_id, instance_id, worker_group, status, not_before,
 	hostname, lease_owner, lease_expires, canceled, error_id, error_message, error_stack, change_seq, created_at, updated_at,
-	progress_timeout, progressed_at, log_location`
+	progress_timeout, progressed_at, log_location, claimed_at`
 
 func taskArgs(args []any, t *store.Task, seq int64) []any {
 	return append(args, t.ID, seq, t.Account, t.PipelineID, t.AttemptID, t.InstanceID, t.WorkerGroup,
 		string(t.Status), unixNano(t.NotBefore), t.Hostname, t.LeaseOwner, unixNano(t.LeaseExpires), boolInt(t.Canceled),
 		t.ErrorID, t.ErrorMessage, t.ErrorStack, t.ChangeSeq, unixNano(t.CreatedAt), unixNano(t.UpdatedAt),
-		int64(t.ProgressTimeout), unixNano(t.ProgressedAt), t.LogLocation)
+		int64(t.ProgressTimeout), unixNano(t.ProgressedAt), t.LogLocation, unixNano(t.ClaimedAt))
 }
 
 // taskInserts returns the statements that insert tasks (in queue order,
 // the first at queue position first): their rows and their objects.
 func taskInserts(tasks []*store.Task, first int64) []stmt {
-	out := bulk(`INSERT INTO tasks (`+taskColumns+`)`, 22, len(tasks),
+	out := bulk(`INSERT INTO tasks (`+taskColumns+`)`, 23, len(tasks),
 		func(i int, args []any) []any { return taskArgs(args, tasks[i], first+int64(i)) })
 	return append(out, bulk(`INSERT INTO task_objects (seq, objects)`, 2, len(tasks),
 		func(i int, args []any) []any { return append(args, first+int64(i), nonNilSlice(tasks[i].Objects)) })...)
@@ -77,17 +77,17 @@ func (s *DB) loadTasks(ctx context.Context) error {
 		var (
 			t                                store.Task
 			seq, notBefore, lease, cancel, c int64
-			u, progress, progressed          int64
+			u, progress, progressed, claimed int64
 			status                           string
 		)
 		if err := rows.Scan(&t.ID, &seq, &t.Account, &t.PipelineID, &t.AttemptID, &t.InstanceID, &t.WorkerGroup,
 			&status, &notBefore, &t.Hostname, &t.LeaseOwner, &lease, &cancel, &t.ErrorID, &t.ErrorMessage, &t.ErrorStack,
-			&t.ChangeSeq, &c, &u, &progress, &progressed, &t.LogLocation, &t.Objects); err != nil {
+			&t.ChangeSeq, &c, &u, &progress, &progressed, &t.LogLocation, &claimed, &t.Objects); err != nil {
 			return err
 		}
 		t.ProgressTimeout = time.Duration(progress)
 		t.Status, t.NotBefore, t.LeaseExpires, t.Canceled = store.TaskStatus(status), unixTime(notBefore), unixTime(lease), cancel != 0
-		t.CreatedAt, t.UpdatedAt, t.ProgressedAt = unixTime(c), unixTime(u), unixTime(progressed)
+		t.CreatedAt, t.UpdatedAt, t.ProgressedAt, t.ClaimedAt = unixTime(c), unixTime(u), unixTime(progressed), unixTime(claimed)
 		s.nextTask = max(s.nextTask, seq)
 		s.nextChange = max(s.nextChange, t.ChangeSeq)
 		s.indexTask(&t, seq)
@@ -255,9 +255,10 @@ func (s *DB) TaskClaim(ctx context.Context, p *store.TaskClaimParams) (*store.Ta
 	}
 	nt := *found.t
 	nt.Status, nt.LeaseOwner, nt.LeaseExpires, nt.Hostname, nt.UpdatedAt = store.TaskClaimed, p.Owner, p.LeaseUntil.UTC(), p.Hostname, p.Now.UTC()
+	nt.ClaimedAt = nt.UpdatedAt
 	nt.ChangeSeq = s.nextChange + 1
-	seq, err := s.write(stmt{query: `UPDATE tasks SET status = ?, lease_owner = ?, lease_expires = ?, hostname = ?, change_seq = ?, updated_at = ? WHERE seq = ?`,
-		args: []any{string(nt.Status), nt.LeaseOwner, unixNano(nt.LeaseExpires), nt.Hostname, nt.ChangeSeq, unixNano(nt.UpdatedAt), found.seq}})
+	seq, err := s.write(stmt{query: `UPDATE tasks SET status = ?, lease_owner = ?, lease_expires = ?, hostname = ?, change_seq = ?, updated_at = ?, claimed_at = ? WHERE seq = ?`,
+		args: []any{string(nt.Status), nt.LeaseOwner, unixNano(nt.LeaseExpires), nt.Hostname, nt.ChangeSeq, unixNano(nt.UpdatedAt), unixNano(nt.ClaimedAt), found.seq}})
 	if err != nil {
 		s.mu.Unlock()
 		return nil, err

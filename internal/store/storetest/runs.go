@@ -140,6 +140,7 @@ func testRunApply(t *testing.T, opts Options) {
 		}
 		got := b.claim(t, acctA, "wg", "h", t0, at(time.Minute))
 		wantNow.Status, wantNow.LeaseOwner, wantNow.Hostname, wantNow.LeaseExpires = store.TaskClaimed, "h", "host-of-h", at(time.Minute)
+		wantNow.ClaimedAt = t0
 		if diff := cmp.Diff(wantNow, got, taskCmpOpts...); diff != "" {
 			t.Errorf("TaskClaim() mismatch (-want +got):\n%s", diff)
 		}

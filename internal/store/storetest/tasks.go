@@ -81,7 +81,7 @@ func testTaskClaim(t *testing.T, opts Options) {
 		want := &store.Task{
 			ID: "task-1", Account: acctA, PipelineID: p.ID, AttemptID: in.AttemptID, WorkerGroup: "wg",
 			Objects: in.Objects, Status: store.TaskClaimed, LeaseOwner: "host-1", Hostname: "host-of-host-1",
-			LeaseExpires: at(2 * time.Minute), CreatedAt: at(time.Second),
+			LeaseExpires: at(2 * time.Minute), CreatedAt: at(time.Second), ClaimedAt: at(time.Minute),
 		}
 		if diff := cmp.Diff(want, got, taskCmpOpts...); diff != "" {
 			t.Errorf("TaskClaim() mismatch (-want +got):\n%s", diff)

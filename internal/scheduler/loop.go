@@ -206,6 +206,12 @@ func (l *Loop) Pass(ctx context.Context) time.Time {
 	// next step of a backfill overlaps with committing the last one.
 	ctx = store.Unsynced(ctx)
 	now := l.cfg.Now()
+	// Task changes first: a deactivation or PAUSE (sync) withdraws the
+	// tasks no runner has claimed, and must not take a claim that came
+	// before it for none. (Runs sync loads replay their tasks themselves.)
+	if err := l.feed(ctx, now); err != nil {
+		l.cfg.Logger.Error("scheduler: reading task changes", "err", err)
+	}
 	if err := l.sync(ctx, now); err != nil {
 		l.cfg.Logger.Error("scheduler: reading pipelines", "err", err)
 	}
@@ -228,6 +234,7 @@ func (l *Loop) Pass(ctx context.Context) time.Time {
 	default:
 		l.nextReap = lease.Add(time.Nanosecond) // TaskReap takes leases that ended before now
 	}
+	// Again, for the leases just reaped.
 	if err := l.feed(ctx, now); err != nil {
 		l.cfg.Logger.Error("scheduler: reading task changes", "err", err)
 	}
@@ -310,9 +317,22 @@ func (l *Loop) load(ctx context.Context, p *store.Pipeline, now time.Time) (*pip
 	if err != nil {
 		return nil, err
 	}
+	// The Run changes its instances and attempts in place; the store's
+	// are snapshots that API readers share, so the Run gets copies.
+	instances := make([]*pipeline.Instance, len(state.Instances))
+	for i, in := range state.Instances {
+		c := *in
+		c.Events = slices.Clone(in.Events)
+		instances[i] = &c
+	}
+	attempts := make([]*pipeline.Attempt, len(state.Attempts))
+	for i, a := range state.Attempts {
+		c := *a
+		attempts[i] = &c
+	}
 	pr := &pipelineRun{
 		account: p.Account, id: p.ID, version: p.Active.Version, def: def,
-		run: NewRun(p.ID, p.Active.Version, g, p.Paused, state.Instances, state.Attempts),
+		run: NewRun(p.ID, p.Active.Version, g, p.Paused, instances, attempts),
 		// An ondemand run for the last activation is created by apply
 		// unless the store already has it.
 		activated: p.LastActivatedAt, paused: p.Paused, due: true,

@@ -128,7 +128,8 @@ func ParseResourceWorkerGroup(workerGroup string) (pipelineID, resourceID string
 }
 
 // NewRun builds the Run of a pipeline from its compiled active definition
-// and the instances and attempts it already has.
+// and the instances and attempts it already has, which it takes over and
+// changes in place: a caller holding shared ones passes copies.
 func NewRun(pipelineID string, version int64, g *Graph, paused []string, instances []*pipeline.Instance, attempts []*pipeline.Attempt) *Run {
 	r := &Run{
 		PipelineID: pipelineID, Version: version, Graph: g,

@@ -117,3 +117,16 @@ func TestEmbeddedRunnerTerminateAfter(t *testing.T) {
 		t.Errorf("the command on the timed-out resource: %v", err)
 	}
 }
+
+// TestEmbeddedRunnerTasksFlag checks that serve refuses --runner-tasks
+// below 1 at start, rather than logging a runner that never starts.
+func TestEmbeddedRunnerTasksFlag(t *testing.T) {
+	t.Parallel()
+	_, err := startServer(t, noEnv, "--runner-tasks", "0")
+	if err == nil || !strings.Contains(err.Error(), "--runner-tasks") {
+		t.Fatalf("serve --runner-tasks 0: err = %v, want one naming --runner-tasks", err)
+	}
+	if _, err := startServer(t, noEnv, "--runner-tasks", "0", "--embedded-runner=false"); err != nil {
+		t.Errorf("serve --runner-tasks 0 --embedded-runner=false: %v; the flag means nothing without the embedded runner", err)
+	}
+}

@@ -233,6 +233,9 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 	loopCfg := scheduler.LoopConfig{Store: db, Logger: logger, AlarmSinks: sinkNames}
 	var fleet *runner.Fleet
 	if cfg.EmbeddedRunner {
+		if cfg.RunnerTasks < 1 {
+			return fmt.Errorf("serve: --runner-tasks is %d; it must be at least 1", cfg.RunnerTasks)
+		}
 		endpoint, err := loopbackURL(ln.Addr())
 		if err != nil {
 			return fmt.Errorf("serve: embedded runner: %w", err)

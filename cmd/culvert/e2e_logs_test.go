@@ -110,7 +110,8 @@ func logLocation(t *testing.T, c *datapipeline.Client, id, attempt string) []str
 // stderr, any file and the list, while the attempt runs and after.
 func TestCLILogs(t *testing.T) {
 	hermeticAWS(t)
-	s := mustRunServer(t, "--embedded-runner=false")
+	dir := t.TempDir() // where the runner writes, and the server may read
+	s := mustRunServer(t, "--embedded-runner=false", "--log-roots", dir)
 	c := s.devClient()
 	id, runner := startLogsPipeline(t, c, "logs-cli")
 	task := runner.claim()
@@ -125,7 +126,6 @@ func TestCLILogs(t *testing.T) {
 		t.Errorf("attempt's @logLocation before one was reported = %q, want none", got)
 	}
 
-	dir := t.TempDir()
 	loc := "file://" + dir
 	writeLogs(t, dir, map[string]string{"stdout.log": "hello from the runner\n", "stderr.log": "a warning\n", "sub/metrics.json": `{"rows":3}`})
 	runner.report(task, loc)
@@ -260,13 +260,13 @@ func apiErrorBody(t *testing.T, body string) (code, message string) {
 // and never anything outside its log location.
 func TestLogsEndpointRefusals(t *testing.T) {
 	t.Parallel()
-	s := mustRunServer(t, "--embedded-runner=false", "--credentials", writeFile(t, "credentials", twoAccounts))
+	base := t.TempDir()
+	s := mustRunServer(t, "--embedded-runner=false", "--credentials", writeFile(t, "credentials", twoAccounts), "--log-roots", base)
 	a := s.client(keyA, secretA)
 	id, runner := startLogsPipeline(t, a, "logs-refusals")
 	task := runner.claim()
 	attempt := aws.ToString(task.AttemptId)
 
-	base := t.TempDir()
 	secret := filepath.Join(base, "secret.txt")
 	writeLogs(t, base, map[string]string{"secret.txt": "the password", "attempt/stdout.log": "hello\n"})
 	dir := filepath.Join(base, "attempt")
@@ -331,6 +331,22 @@ func TestLogsEndpointRefusals(t *testing.T) {
 	}
 	if list.LogLocation != dir || !slices.Equal(names, []string{"stdout.log"}) {
 		t.Errorf("list = %s, want only stdout.log at %s", body, dir)
+	}
+
+	// A runner may report any location; one outside the server's log
+	// roots, however readable, is not served: no key to an account is a
+	// key to the server's disk.
+	elsewhere := t.TempDir()
+	writeLogs(t, elsewhere, map[string]string{"stdout.log": "the password"})
+	for _, loc := range []string{elsewhere, "file://" + elsewhere, "/etc"} {
+		runner.report(task, loc)
+		for _, p := range []string{prefix + "stdout", prefix, prefix + "passwd"} {
+			resp, body := signedGet(t, s, keyA, secretA, p)
+			code, _ := apiErrorBody(t, body)
+			if resp.StatusCode != 403 || code != "AccessDeniedException" || strings.Contains(body, "the password") || strings.Contains(body, "root:") {
+				t.Errorf("@logLocation %s outside the log roots: GET %s = %d %s, want 403 AccessDeniedException", loc, p, resp.StatusCode, body)
+			}
+		}
 	}
 }
 
@@ -402,5 +418,21 @@ func TestLogsFromS3(t *testing.T) {
 		if resp.StatusCode != 403 || code != "AccessDeniedException" || !strings.Contains(msg, loc) {
 			t.Errorf("GET %s with the bucket denied = %d %s, want 403 AccessDeniedException naming %s", p, resp.StatusCode, body, loc)
 		}
+	}
+}
+
+// TestLogsS3Off checks that --s3-logs=false refuses logs on S3: the server
+// would read them with its own credentials, wherever a runner pointed.
+func TestLogsS3Off(t *testing.T) {
+	t.Parallel()
+	s := mustRunServer(t, "--embedded-runner=false", "--s3-logs=false")
+	c := s.devClient()
+	id, runner := startLogsPipeline(t, c, "logs-s3-off")
+	task := runner.claim()
+	attempt := aws.ToString(task.AttemptId)
+	runner.report(task, "s3://someone-elses-bucket/logs/")
+	resp, body := signedGet(t, s, devAccessKeyID, devSecret, "/logs/"+id+"/"+attempt+"/stdout")
+	if code, _ := apiErrorBody(t, body); resp.StatusCode != 403 || code != "AccessDeniedException" {
+		t.Errorf("GET stdout on S3 with --s3-logs=false = %d %s, want 403 AccessDeniedException", resp.StatusCode, body)
 	}
 }

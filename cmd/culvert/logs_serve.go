@@ -3,8 +3,11 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -26,26 +29,74 @@ const logsPattern = "GET /logs/{pipelineId}/{attemptId}/{name...}"
 // AWS configuration at all; S3 ones with the SDK's default configuration,
 // loaded at the first S3 location, so that an AWS setup only S3 logs need
 // cannot keep the server from starting.
+//
+// A location is what a task runner reported, and any runner with an
+// account's key can report any location: so local ones are served only
+// under roots (the embedded runner's log directory and --log-roots), never
+// elsewhere on the server's disk, and S3 ones only when s3 is on
+// (--s3-logs), since the server reads them with its own credentials.
 type attemptLogs struct {
 	local *objstore.Store
+	roots []string // absolute, cleaned
+	s3On  bool
 	s3    func() (*objstore.Store, error)
 }
 
-func newAttemptLogs() (*attemptLogs, error) {
+func newAttemptLogs(roots []string, s3On bool) (*attemptLogs, error) {
 	local, err := objstore.New(aws.Config{}, objstore.Config{})
 	if err != nil {
 		return nil, err
 	}
-	return &attemptLogs{local: local, s3: sync.OnceValues(func() (*objstore.Store, error) {
+	l := &attemptLogs{local: local, s3On: s3On, s3: sync.OnceValues(func() (*objstore.Store, error) {
 		return objstore.Load(context.Background(), objstore.Config{})
-	})}, nil
+	})}
+	for _, r := range roots {
+		abs, err := filepath.Abs(r)
+		if err != nil {
+			return nil, fmt.Errorf("log root %s: %w", r, err)
+		}
+		l.roots = append(l.roots, abs)
+	}
+	return l, nil
 }
 
 func (l *attemptLogs) store(loc string) (*objstore.Store, error) {
 	if len(loc) >= len("s3://") && strings.EqualFold(loc[:len("s3://")], "s3://") {
+		if !l.s3On {
+			return nil, fmt.Errorf("logs on S3 are not served here (culvert serve --s3-logs=false): %w", fs.ErrPermission)
+		}
 		return l.s3()
 	}
+	if err := l.allowed(loc); err != nil {
+		return nil, err
+	}
 	return l.local, nil
+}
+
+// allowed checks that the local location loc, links resolved, lies under
+// one of the roots.
+func (l *attemptLogs) allowed(loc string) error {
+	p := loc
+	if rest, ok := strings.CutPrefix(p, "file://"); ok {
+		p = rest
+		if rest, ok := strings.CutPrefix(p, "localhost/"); ok {
+			p = "/" + rest
+		}
+	}
+	real, err := filepath.EvalSymlinks(p)
+	if err != nil {
+		return err // fs.ErrNotExist: not on this server
+	}
+	for _, root := range l.roots {
+		r, err := filepath.EvalSymlinks(root)
+		if err != nil {
+			continue // not made yet: nothing is under it
+		}
+		if rel, err := filepath.Rel(r, real); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+			return nil
+		}
+	}
+	return fmt.Errorf("%s is outside the directories this server serves logs from (its runner log directory and --log-roots): %w", loc, fs.ErrPermission)
 }
 
 // ListLogs implements [datapipeline.LogReader].
@@ -116,4 +167,19 @@ func serveAttemptLogs(svc *datapipeline.Service) func(http.ResponseWriter, *http
 		_, err = io.CopyN(w, out.Body, out.Size)
 		return err
 	}
+}
+
+// listFlag collects a repeatable flag of comma-separated values, so that
+// its CULVERT_ variable can hold several.
+type listFlag []string
+
+func (f *listFlag) String() string { return strings.Join(*f, ",") }
+
+func (f *listFlag) Set(v string) error {
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			*f = append(*f, s)
+		}
+	}
+	return nil
 }

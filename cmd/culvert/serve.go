@@ -53,6 +53,17 @@ type serveConfig struct {
 	EmbeddedRunner bool
 	RunnerTasks    int
 	RunnerLogDir   string
+	// Where GET /logs may read attempts' logs from.
+	LogRoots listFlag
+	S3Logs   bool
+}
+
+// runnerLogDir is the embedded runner's log directory.
+func (cfg *serveConfig) runnerLogDir() string {
+	if cfg.RunnerLogDir != "" {
+		return cfg.RunnerLogDir
+	}
+	return filepath.Join(cfg.Data, "logs")
 }
 
 // limits returns the service limits in force: --limit settings, then
@@ -96,6 +107,10 @@ func (c *serveCommand) flags(cfg *serveConfig) *flag.FlagSet {
 		"in this process; off for deployments whose runners run elsewhere, polling the resources' worker groups")
 	fs.IntVar(&cfg.RunnerTasks, "runner-tasks", 4, "tasks each resource's embedded runner runs at once")
 	fs.StringVar(&cfg.RunnerLogDir, "runner-log-dir", "", "`DIR` of the embedded runner's attempt logs (default DATA/logs)")
+	fs.Var(&cfg.LogRoots, "log-roots", "local `DIR`s (comma-separated or repeated) whose attempt logs GET /logs may serve, besides\n"+
+		"the embedded runner's log directory: a location a runner reports elsewhere on this machine is refused")
+	fs.BoolVar(&cfg.S3Logs, "s3-logs", true, "serve attempt logs whose location is on S3, read with this server's AWS credentials\n"+
+		"(the SDK's default chain); turn it off when accounts must not reach what those credentials can")
 	fs.Var(&cfg.Limits, "limit", "set a service limit, `NAME=VALUE` (repeatable; durations in Go syntax such as 30s):"+limitsHelp())
 	return fs
 }
@@ -158,7 +173,7 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	logs, err := newAttemptLogs()
+	logs, err := newAttemptLogs(append([]string{cfg.runnerLogDir()}, cfg.LogRoots...), cfg.S3Logs)
 	if err != nil {
 		return err
 	}
@@ -240,10 +255,7 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 		if err != nil {
 			return fmt.Errorf("serve: embedded runner: %w", err)
 		}
-		logDir := cfg.RunnerLogDir
-		if logDir == "" {
-			logDir = filepath.Join(cfg.Data, "logs")
-		}
+		logDir := cfg.runnerLogDir()
 		fleet = runner.NewFleet(runner.FleetConfig{
 			API: embeddedAPI(keys, endpoint, cfg.RunnerTasks),
 			Runner: runner.Config{

@@ -22,17 +22,23 @@ import (
 // read. Each *Settings method returns the names it used, so that the rest
 // can be reported by [Database.Ignored].
 
-// postgresSettings translates pgJDBC's properties into libpq-style
-// settings that pgx reads.
-func (d *Database) postgresSettings(props map[string]string) (map[string]bool, error) {
-	used := map[string]bool{}
-	take := func(name string) (string, bool) {
+// taker returns a reader of props that records in used each name it
+// finds, so that the properties no translation read can be reported.
+func taker(props map[string]string, used map[string]bool) func(name string) (string, bool) {
+	return func(name string) (string, bool) {
 		v, ok := props[name]
 		if ok {
 			used[name] = true
 		}
 		return v, ok
 	}
+}
+
+// postgresSettings translates pgJDBC's properties into libpq-style
+// settings that pgx reads.
+func (d *Database) postgresSettings(props map[string]string) (map[string]bool, error) {
+	used := map[string]bool{}
+	take := taker(props, used)
 	// pgJDBC's default is prefer; ssl=true means verify-full unless an
 	// sslmode says otherwise, and its NonValidatingFactory means TLS
 	// without verification.
@@ -148,13 +154,7 @@ type mysqlOptions struct {
 // Connector/J's) properties into go-sql-driver/mysql's configuration.
 func (d *Database) mysqlSettings(props map[string]string) (map[string]bool, error) {
 	used := map[string]bool{}
-	take := func(name string) (string, bool) {
-		v, ok := props[name]
-		if ok {
-			used[name] = true
-		}
-		return v, ok
-	}
+	take := taker(props, used)
 	boolProp := func(name string) (value, ok bool, err error) {
 		v, ok := take(name)
 		if !ok {

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/culvert/culvert/internal/measure"
+	"github.com/culvert/culvert/internal/sdkhttp"
 )
 
 func TestDefinition(t *testing.T) {
@@ -92,11 +93,12 @@ func TestCheckListing(t *testing.T) {
 	}
 }
 
-// TestBufferingTransport checks that the body reaches the server and that
-// the request can be replayed through GetBody.
+// TestBufferingTransport checks that the load clients' transport
+// (sdkhttp.Transport, through measure.NewClient) delivers the body and
+// lets the request be replayed through GetBody.
 func TestBufferingTransport(t *testing.T) {
 	var seen []string
-	rt := &measure.BufferingTransport{Base: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+	rt := &sdkhttp.Transport{Base: roundTripFunc(func(r *http.Request) (*http.Response, error) {
 		for range 2 {
 			body, err := r.GetBody()
 			if err != nil {

@@ -20,8 +20,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/datapipeline"
-	"github.com/culvert/culvert/internal/measure"
 	"github.com/culvert/culvert/internal/pgtest"
+	"github.com/culvert/culvert/internal/sdkhttp"
 )
 
 // The development key, accepted on loopback when no --credentials file is
@@ -169,7 +169,7 @@ func startServer(t *testing.T, getenv func(string) string, args ...string) (*tes
 // credentials. It makes one attempt per call, so a failure surfaces at once
 // instead of after the SDK's back-off.
 //
-// Request bodies are buffered (measure.BufferingTransport): the SDK closes
+// Request bodies are buffered (sdkhttp.Transport): the SDK closes
 // its request body stream once the response arrives, and on loopback a
 // response can arrive while net/http's writeLoop still reads that stream
 // to its end, which then fails and closes the connection under the
@@ -183,7 +183,7 @@ func newClient(baseURL, akid, secret string, hc *http.Client) *datapipeline.Clie
 	if base == nil {
 		base = http.DefaultTransport
 	}
-	hc = &http.Client{Transport: &measure.BufferingTransport{Base: base}, Timeout: hc.Timeout}
+	hc = &http.Client{Transport: &sdkhttp.Transport{Base: base}, Timeout: hc.Timeout}
 	return datapipeline.New(datapipeline.Options{
 		BaseEndpoint:     aws.String(baseURL),
 		Region:           "us-east-1",

@@ -499,3 +499,79 @@ func TaskTopic(account, workerGroup string) string { return account + "\x00" + w
 // definition, PAUSE and RESUME), a task claimed, completed or lost, and a
 // run command added.
 const SchedulerTopic = "\x00scheduler"
+
+// Leases is implemented by a store that several culvert nodes share. A
+// lease is a named row that one holder at a time may have until it
+// expires; the leader lease decides which node runs the scheduler, reaps
+// task leases and delivers alarms. Times are the store's clock, so that
+// nodes whose clocks disagree still agree on who holds a lease. A store
+// one process owns (SQLite) does not implement it: its node always leads.
+type Leases interface {
+	// LeaseAcquire takes the lease p.Name for p.Holder until p.TTL after
+	// the store's clock, if it is free, expired or already p.Holder's
+	// (a renewal), and returns it. The Term grows by one each time the
+	// lease passes to a holder that did not have it; a renewal keeps it.
+	// If another holder has the lease unexpired, it returns that holder's
+	// lease and ErrConflict.
+	LeaseAcquire(ctx context.Context, p *LeaseParams) (*Lease, error)
+
+	// LeaseRelease ends p.Holder's lease at once, so that another node
+	// need not wait for it to expire. It returns ErrNotFound if p.Holder
+	// does not hold the lease.
+	LeaseRelease(ctx context.Context, name, holder string) error
+
+	// LeaseGet returns the lease, expired or not. It returns ErrNotFound
+	// if nobody ever took it.
+	LeaseGet(ctx context.Context, name string) (*Lease, error)
+}
+
+// LeaseParams are the inputs of [Leases.LeaseAcquire].
+type LeaseParams struct {
+	Name   string
+	Holder string
+	TTL    time.Duration
+}
+
+// Lease is a lease as the store last recorded it.
+type Lease struct {
+	Name   string
+	Holder string
+	Term   int64
+	// AcquiredAt is when the current term began, Expires when the lease
+	// lapses unless renewed, and Now the store's clock when it was read,
+	// all by the store's clock.
+	AcquiredAt time.Time
+	Expires    time.Time
+	Now        time.Time
+}
+
+// ErrFenced is returned by a write made under [Fenced] when its lease has
+// passed to another term: the writer is no longer the leader and its
+// write is not applied.
+var ErrFenced = errors.New("store: lease lost")
+
+type fenceKey struct{}
+
+// Fence names a lease term that writes must still hold.
+type Fence struct {
+	Name   string
+	Holder string
+	Term   int64
+}
+
+// Fenced returns a context under which every write of a store that
+// implements [Leases] is applied only if f's holder still holds the lease
+// in f's term, unexpired, when the write commits; otherwise the write
+// returns ErrFenced and changes nothing. The leader's work runs under it,
+// so that a node that stalled past its lease (a long GC pause, a frozen
+// VM) cannot write over the work of the node that took over. Stores
+// without Leases ignore it.
+func Fenced(ctx context.Context, f Fence) context.Context {
+	return context.WithValue(ctx, fenceKey{}, f)
+}
+
+// FenceOf returns the fence of a context from [Fenced], if any.
+func FenceOf(ctx context.Context) (Fence, bool) {
+	f, ok := ctx.Value(fenceKey{}).(Fence)
+	return f, ok
+}

@@ -74,6 +74,16 @@ func (f *Fleet) Want(account, pipelineID string, groups []string) {
 	f.reconcile()
 }
 
+// Reset forgets what every pipeline wanted, stopping every runner (each
+// within its grace period): the node stopped leading, and the wants of the
+// next leader's scheduler decide which runners run, on that node.
+func (f *Fleet) Reset() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	clear(f.wants)
+	f.reconcile()
+}
+
 // Groups returns the groups whose runners are running, for tests and
 // status pages, sorted by account then group.
 func (f *Fleet) Groups() [][2]string {

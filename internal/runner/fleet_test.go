@@ -57,9 +57,21 @@ func TestFleet(t *testing.T) {
 		if got := f.Groups(); len(got) != 0 {
 			t.Fatalf("Groups() once nothing is wanted = %v, want none", got)
 		}
+		// A node that stops leading forgets every want at once.
+		f.Want("111", "df-D", []string{"culvert:df-D:Box"})
+		f.Want("111", "df-E", []string{"culvert:df-E:Box"})
+		synctest.Wait()
+		if got := f.Groups(); len(got) != 2 {
+			t.Fatalf("Groups() = %v, want two", got)
+		}
+		f.Reset()
+		synctest.Wait()
+		if got := f.Groups(); len(got) != 0 {
+			t.Fatalf("Groups() after Reset = %v, want none", got)
+		}
 		mu.Lock()
-		if clients["111"] != 2 {
-			t.Errorf("clients made for account 111 = %d, want 2 (one per runner started)", clients["111"])
+		if clients["111"] != 4 {
+			t.Errorf("clients made for account 111 = %d, want 4 (one per runner started)", clients["111"])
 		}
 		mu.Unlock()
 		cancel()

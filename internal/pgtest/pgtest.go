@@ -143,6 +143,45 @@ func createDatabase(t testing.TB) (*Server, string, error) {
 	return shared.srv, name, nil
 }
 
+// ServerOptions configure a server of a test's own ([StartServer]).
+type ServerOptions struct {
+	// Durable keeps every commit the server acknowledges across a crash
+	// of the server (synchronous_commit on); the shared server does not
+	// wait for its log, which is faster.
+	Durable bool
+}
+
+// StartServer starts a server for t alone, stopped and removed when t
+// ends: for tests that restart or crash it ([Server.Restart]), which the
+// shared server's other tests would not survive. It skips or fails t like
+// [New] if PostgreSQL cannot be started.
+func StartServer(t testing.TB, opts ServerOptions) *Server {
+	t.Helper()
+	cfg := defaultConfig()
+	cfg.durable = opts.Durable
+	began := time.Now()
+	srv, err := start(context.Background(), cfg)
+	if err != nil {
+		unavailable(t, err)
+		return nil
+	}
+	t.Logf("pgtest: started a PostgreSQL of its own in %v, TCP %s:%d", time.Since(began).Round(time.Millisecond), srv.Host, srv.Port)
+	t.Cleanup(func() {
+		if err := srv.stop(); err != nil {
+			t.Errorf("pgtest: %v", err)
+		}
+	})
+	return srv
+}
+
+// CreateDatabase creates an empty database on s, kept until s stops.
+func (s *Server) CreateDatabase(ctx context.Context, name string) (Database, error) {
+	if err := s.exec(ctx, `CREATE DATABASE `+quoteIdent(name)+s.createOptions); err != nil {
+		return Database{}, fmt.Errorf("pgtest: create database %s: %w", name, err)
+	}
+	return Database{Server: s, Name: name}, nil
+}
+
 // Required reports whether CULVERT_TEST_POSTGRES asks for PostgreSQL tests
 // to fail rather than skip when no server can be started.
 func Required() bool { return os.Getenv("CULVERT_TEST_POSTGRES") == "required" }

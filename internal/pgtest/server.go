@@ -34,8 +34,11 @@ type Server struct {
 	Password  string // the superuser's password over TCP (random per server)
 	Version   string // server_version, e.g. "15.18 (Debian 15.18-0+deb12u1)"
 
-	dir    string // private directory: data/, server.log, owner
-	osUser string // who postgres runs as
+	dir     string // private directory: data/, server.log, owner
+	osUser  string // who postgres runs as
+	binDir  string
+	cred    *syscall.Credential
+	durable bool
 	// createOptions ends every CREATE DATABASE.
 	createOptions string
 	initdbTook    time.Duration
@@ -79,6 +82,10 @@ func quoteValue(v string) string {
 type config struct {
 	binDir  string // "" to search (findBinDir)
 	tmpRoot string // parent of the server's private directory
+	// durable keeps synchronous_commit on, so that a commit the server
+	// acknowledged survives the server's crash (fsync stays off: the
+	// machine does not crash in a test, only the server).
+	durable bool
 }
 
 func defaultConfig() config { return config{tmpRoot: os.TempDir()} }
@@ -137,7 +144,8 @@ func start(ctx context.Context, cfg config) (srv *Server, err error) {
 		}
 	}
 
-	srv = &Server{Host: "127.0.0.1", SocketDir: dir, User: "postgres", Password: password, dir: dir, osUser: osUser}
+	srv = &Server{Host: "127.0.0.1", SocketDir: dir, User: "postgres", Password: password, dir: dir, osUser: osUser,
+		binDir: binDir, cred: cred, durable: cfg.durable}
 	began := time.Now()
 	initdb := exec.CommandContext(ctx, filepath.Join(binDir, "initdb"),
 		"-D", filepath.Join(dir, "data"), "-U", "postgres", "-E", "UTF8", "--locale=C",
@@ -156,7 +164,7 @@ func start(ctx context.Context, cfg config) (srv *Server, err error) {
 		if srv.Port, err = freePort(); err != nil {
 			return nil, err
 		}
-		err = srv.run(ctx, binDir, cred)
+		err = srv.run(ctx)
 		if err == nil || !errors.Is(err, errAddrInUse) || try == 3 {
 			break
 		}
@@ -164,8 +172,8 @@ func start(ctx context.Context, cfg config) (srv *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if srv.admin, err = pgx.Connect(ctx, srv.DSN("postgres")); err != nil {
-		return srv, fmt.Errorf("connect to the new server: %w", err)
+	if err := srv.connectAdmin(ctx); err != nil {
+		return srv, err
 	}
 	var num int
 	if err := srv.admin.QueryRow(ctx, "SELECT current_setting('server_version'), current_setting('server_version_num')::int").Scan(&srv.Version, &num); err != nil {
@@ -181,8 +189,25 @@ func start(ctx context.Context, cfg config) (srv *Server, err error) {
 
 var errAddrInUse = errors.New("address already in use")
 
+// connectAdmin opens the admin connection.
+func (s *Server) connectAdmin(ctx context.Context) error {
+	conn, err := pgx.Connect(ctx, s.DSN("postgres"))
+	if err != nil {
+		return fmt.Errorf("connect to the server: %w", err)
+	}
+	s.mu.Lock()
+	s.admin = conn
+	s.mu.Unlock()
+	return nil
+}
+
 // run starts the postmaster and waits until it accepts connections.
-func (s *Server) run(ctx context.Context, binDir string, cred *syscall.Credential) error {
+func (s *Server) run(ctx context.Context) error {
+	binDir, cred := s.binDir, s.cred
+	commit := "off"
+	if s.durable {
+		commit = "on"
+	}
 	logPath := filepath.Join(s.dir, "server.log")
 	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
 	if err != nil {
@@ -193,7 +218,7 @@ func (s *Server) run(ctx context.Context, binDir string, cred *syscall.Credentia
 	s.cmd = exec.Command(filepath.Join(binDir, "postgres"),
 		"-D", data, "-k", s.dir, "-p", strconv.Itoa(s.Port),
 		"-c", "listen_addresses="+s.Host,
-		"-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
+		"-c", "fsync=off", "-c", "synchronous_commit="+commit, "-c", "full_page_writes=off",
 		"-c", "shared_buffers=16MB", "-c", "max_connections=200",
 		"-c", "autovacuum=off", "-c", "jit=off")
 	s.cmd.Stdout, s.cmd.Stderr = logFile, logFile
@@ -229,8 +254,11 @@ func (s *Server) run(ctx context.Context, binDir string, cred *syscall.Credentia
 	for {
 		// pg_ctl -w waits the same way: the postmaster writes "ready" as
 		// the eighth line of its pid file once it accepts connections.
+		// After a crash the old postmaster's file is still there, so the
+		// pid on its first line must be this one's.
 		if b, err := os.ReadFile(pidFile); err == nil {
-			if lines := strings.Split(string(b), "\n"); len(lines) > 7 && strings.TrimSpace(lines[7]) == "ready" {
+			if lines := strings.Split(string(b), "\n"); len(lines) > 7 && strings.TrimSpace(lines[7]) == "ready" &&
+				strings.TrimSpace(lines[0]) == strconv.Itoa(s.cmd.Process.Pid) {
 				return nil
 			}
 		}
@@ -297,6 +325,44 @@ func (s *Server) stop() error {
 		return fmt.Errorf("stop server: %w", err)
 	}
 	return nil
+}
+
+// Restart stops the server and starts it again on the same data, port
+// and socket, as an operator's restart would. With crash, the postmaster
+// is killed (SIGKILL) rather than shut down, as a crash would end it: a
+// server started with [ServerOptions].Durable still has every commit it
+// acknowledged. Connections to the server break either way.
+func (s *Server) Restart(ctx context.Context, crash bool) error {
+	s.mu.Lock()
+	if s.admin != nil {
+		s.admin.Close(ctx)
+		s.admin = nil
+	}
+	s.mu.Unlock()
+	if s.cmd == nil {
+		return errors.New("pgtest: server not running")
+	}
+	if crash {
+		s.kill()
+		// The postmaster's children notice it is gone and exit; the
+		// next postmaster refuses to start while they still hold the
+		// shared memory, so it is tried again for a while.
+	} else {
+		s.cmd.Process.Signal(syscall.SIGINT)
+		<-s.exited
+	}
+	var err error
+	for try := 0; try < 100; try++ {
+		if err = s.run(ctx); err == nil {
+			return s.connectAdmin(ctx)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("pgtest: restart: %w", err)
 }
 
 // kill ends the postmaster at once and waits for it.

@@ -52,6 +52,8 @@ type reqCtx struct {
 	// hdr backs the response header values this package sets: the
 	// request id, the content type, the error type and the length.
 	hdr [4]string
+	// status is the response status once written, for Handler.Observe.
+	status int
 }
 
 func (c *reqCtx) Value(key any) any {

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Defaults for the zero values of [Handler] fields.
@@ -74,6 +75,19 @@ type Handler struct {
 	// Logger receives failures: client errors (4xx) at Debug, everything
 	// else at Error, each with the request id. Nil means slog.Default().
 	Logger *slog.Logger
+	// Observe, if not nil, is told the outcome of every request ServeHTTP
+	// answers, so the server can keep metrics per operation without
+	// wrapping the ResponseWriter or parsing X-Amz-Target a second time.
+	// It is called once per request, after the response is written, with
+	// the operation X-Amz-Target names if it is one in Ops (whether or
+	// not the request got as far as running it, so an operation's auth
+	// failures count against it) and "" otherwise, which keeps the label
+	// set bounded by Ops whatever clients send; the status written; the
+	// __type of an error response ("" on success); and the time since
+	// ServeHTTP began. It runs on the request's goroutine, so it should
+	// be quick. Requests answered through [Handler.Serve] are not
+	// operations and are not observed.
+	Observe func(op string, status int, errCode string, d time.Duration)
 }
 
 // reqState is the reusable per-request memory: the body buffer, the
@@ -122,6 +136,10 @@ func (st *reqState) release() {
 // order of steps. Every response, success or error, carries
 // x-amzn-RequestId.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var start time.Time
+	if h.Observe != nil {
+		start = time.Now()
+	}
 	rc := &reqCtx{Context: r.Context()}
 	rc.hdr[0] = newRequestID()
 	// AWS spells it x-amzn-RequestId; header names are case-insensitive
@@ -129,6 +147,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// w.Header().Get working for middleware.
 	w.Header()["X-Amzn-Requestid"] = rc.hdr[0:1:1]
 
+	target := h.serve(w, r, rc)
+	if h.Observe != nil {
+		op, _ := h.resolve(target)
+		h.Observe(op, rc.status, rc.hdr[2], time.Since(start))
+	}
+}
+
+// serve does the work of ServeHTTP and returns the X-Amz-Target it read,
+// "" if it answered before reading one.
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rc *reqCtx) (target string) {
 	st := statePool.Get().(*reqState)
 	defer st.release()
 
@@ -141,7 +169,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			Message: fmt.Sprintf("No operation at %s %s: AWS JSON requests are POST /", clip(r.Method, 16), clip(r.URL.Path, 128)),
 			Status:  http.StatusNotFound,
 		})
-		return
+		return ""
 	}
 
 	limit := h.MaxBodyBytes
@@ -150,11 +178,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	// The target is read now only to label log lines; it is not trusted
 	// until Verify has passed.
-	target := r.Header.Get("X-Amz-Target")
+	target = r.Header.Get("X-Amz-Target")
 	body, err := readBody(w, r, st, limit)
 	if err != nil {
 		h.fail(w, rc, st, target, err)
-		return
+		return target
 	}
 
 	if h.Verify != nil {
@@ -169,7 +197,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	op, err := h.lookup(target)
 	if err != nil {
 		h.fail(w, rc, st, target, err)
-		return
+		return target
 	}
 
 	depth := h.MaxDepth
@@ -178,17 +206,18 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := st.sc.scan(body, depth); err != nil {
 		h.fail(w, rc, st, target, serializationError(err.Error()))
-		return
+		return target
 	}
 
 	out, err := callOp(rc, op, body)
 	if err != nil {
 		h.fail(w, rc, st, target, err)
-		return
+		return target
 	}
 	if err := h.writeOutput(w, rc, st, out); err != nil {
 		h.fail(w, rc, st, target, err)
 	}
+	return target
 }
 
 // readBody reads r.Body into st.body. It implements http.MaxBytesReader's
@@ -253,22 +282,29 @@ func (h *Handler) lookup(target string) (Op, error) {
 	if target == "" {
 		return nil, unknownOperation("Missing X-Amz-Target header")
 	}
-	unknown := func() error {
-		return unknownOperation("Unrecognized operation: " + clip(target, 256))
+	_, op := h.resolve(target)
+	if op == nil {
+		return nil, unknownOperation("Unrecognized operation: " + clip(target, 256))
 	}
+	return op, nil
+}
+
+// resolve returns the name and the operation that target names, or ""
+// and nil if it names none in Ops.
+func (h *Handler) resolve(target string) (string, Op) {
 	dot := strings.LastIndexByte(target, '.')
 	if dot < 0 {
-		return nil, unknown()
+		return "", nil
 	}
 	prefix, name := target[:dot], target[dot+1:]
 	if prefix == "" || (prefix != h.Target && !slices.Contains(h.AltTargets, prefix)) {
-		return nil, unknown()
+		return "", nil
 	}
 	op := h.Ops[name]
 	if op == nil {
-		return nil, unknown()
+		return "", nil
 	}
-	return op, nil
+	return name, op
 }
 
 // callOp runs op. A panicking op is a bug, not a reason to drop the
@@ -310,6 +346,7 @@ func (h *Handler) writeOutput(w http.ResponseWriter, rc *reqCtx, st *reqState, o
 // writeBody writes a complete JSON response with an explicit length, so
 // the server never falls back to chunked encoding.
 func writeBody(w http.ResponseWriter, rc *reqCtx, status int, body []byte) {
+	rc.status = status
 	hdr := w.Header()
 	rc.hdr[1] = contentType
 	hdr["Content-Type"] = rc.hdr[1:2:2]

@@ -33,6 +33,11 @@ type Options struct {
 	// Reopen closes s and opens the same database again, as a restart
 	// would. Nil skips the durability subtests.
 	Reopen func(t *testing.T, s store.Store) store.Store
+
+	// OpenShared opens a second handle on the same database as s, as a
+	// second culvert node would, and registers its cleanup with t. Nil
+	// skips the multi-node subtests.
+	OpenShared func(t *testing.T, s store.Store) store.Store
 }
 
 // Run runs every store behaviour test against the backend opts describe.

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/culvert/culvert/internal/pgtest"
 	"github.com/culvert/culvert/internal/store"
@@ -33,7 +34,9 @@ func (d *testDB) Close() error {
 // open opens url, which names db, and closes it when t ends.
 func open(t *testing.T, db pgtest.Database, url string) *testDB {
 	t.Helper()
-	s, err := Open(context.Background(), Config{URL: url, Logger: discard})
+	// No periodic wake-up within a test: the suite's wake-up tests must
+	// be passed by notifications alone.
+	s, err := Open(context.Background(), Config{URL: url, Logger: discard, WakeEvery: time.Hour})
 	if err != nil {
 		t.Fatalf("Open() error: %v", err)
 	}

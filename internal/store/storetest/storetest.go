@@ -86,6 +86,13 @@ func Run(t *testing.T, opts Options) {
 		}
 		testRunDurability(t, opts)
 	})
+	t.Run("Shared", func(t *testing.T) {
+		if opts.OpenShared == nil {
+			t.Skip("storetest: Options.OpenShared is nil")
+		}
+		testShared(t, opts)
+	})
+	t.Run("Leases", func(t *testing.T) { testLeases(t, opts) })
 }
 
 // Accounts used throughout. Tenancy tests use both.

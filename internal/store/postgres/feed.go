@@ -25,10 +25,13 @@ import (
 // once; the one cost is that a long-open write transaction elsewhere on
 // the same server holds the feed back while it lasts.
 //
-// A reader that sees committed changes at or above its bound (its own
-// writes, typically, with an older transaction still open) waits briefly
-// for them to become readable, so that a change is in the feed by the
-// time the call that made it has returned and woken the scheduler.
+// A change is in the feed by the time the call that made it returns, for
+// the scheduler it wakes to find: a read that sees committed changes at
+// or above its bound (typically with an older transaction still open)
+// waits briefly, reading again, until the bound has passed every change
+// that was committed when it began. Changes committed since may stay
+// above the bound, so that a busy store, whose bound trails its newest
+// changes all the time, does not hold the read up.
 
 // boundSQL is the feed's bound in the current snapshot.
 const boundSQL = `(SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 20 AS bound)`
@@ -37,21 +40,32 @@ const boundSQL = `(SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint 
 // end before it returns what it can.
 const settleFor = 2 * time.Second
 
-// settle calls try until it finds no committed change above its bound
-// waiting, and at most for settleFor; try's last call, final, must read
-// whatever is pending. It returns try's error.
-func (db *DB) settle(ctx context.Context, try func(final bool) (pending bool, bound int64, err error)) error {
+// settle calls read until it completes, sleeping between calls. read
+// asks ready, with its snapshot's bound and the highest change it saw,
+// whether to complete or to give up and be called again; ready says to
+// complete once the bound is above the highest change the first call
+// saw, or once settleFor has passed.
+func (db *DB) settle(ctx context.Context, read func(ready func(bound, highest int64) bool) (done bool, err error)) error {
 	deadline := time.Now().Add(settleFor)
+	target, first := int64(0), true
+	ready := func(bound, highest int64) bool {
+		if first {
+			target, first = highest, false
+		}
+		if bound > target {
+			return true
+		}
+		if time.Now().After(deadline) {
+			db.feed.held(bound)
+			return true
+		}
+		return false
+	}
 	wait := time.Millisecond
 	for {
-		final := time.Now().After(deadline)
-		pending, bound, err := try(final)
-		if err != nil || !pending {
+		done, err := read(ready)
+		if err != nil || done {
 			return err
-		}
-		if final {
-			db.feed.held(bound)
-			return nil
 		}
 		if !sleep(ctx, wait) {
 			return ctx.Err()
@@ -82,30 +96,37 @@ func (db *DB) TaskChanges(ctx context.Context, after int64, limit int) ([]*store
 		return nil, after, nil
 	}
 	var out []*store.Task
-	err := db.settle(ctx, func(final bool) (bool, int64, error) {
-		out = out[:0]
+	err := db.settle(ctx, func(ready func(bound, highest int64) bool) (bool, error) {
 		rows, err := db.pool.Query(ctx, `SELECT b.bound, `+taskCols+` FROM `+boundSQL+` b
 			JOIN tasks t ON t.change_seq > $1 ORDER BY t.change_seq LIMIT $2`, after, limit)
 		if err != nil {
-			return false, 0, err
+			return false, err
 		}
-		defer rows.Close()
-		var (
-			bound   int64
-			pending bool
-		)
+		page, bound := []*store.Task(nil), int64(0)
 		for rows.Next() {
 			var r taskRow
 			if err := rows.Scan(append([]any{&bound}, r.dest()...)...); err != nil {
-				return false, 0, err
+				rows.Close()
+				return false, err
 			}
-			if r.t.ChangeSeq >= bound {
-				pending = true
+			page = append(page, r.task())
+		}
+		if err := rows.Err(); err != nil {
+			return false, err
+		}
+		if len(page) > 0 && !ready(bound, page[len(page)-1].ChangeSeq) {
+			return false, nil
+		}
+		// Only the changes below the bound: the others may yet have
+		// older ones committed before them.
+		out = page
+		for i, tk := range page {
+			if tk.ChangeSeq >= bound {
+				out = page[:i]
 				break
 			}
-			out = append(out, r.task())
 		}
-		return pending, bound, rows.Err()
+		return true, nil
 	})
 	if err != nil {
 		return nil, 0, failed(ctx, err)
@@ -121,19 +142,14 @@ func (db *DB) TaskChanges(ctx context.Context, after int64, limit int) ([]*store
 // feed, once every change it could still be waiting for is in.
 func (db *DB) TaskChangeHead(ctx context.Context) (int64, error) {
 	var head int64
-	err := db.settle(ctx, func(bool) (bool, int64, error) {
-		var (
-			bound   int64
-			highest *int64
-			pending bool
-		)
-		err := db.pool.QueryRow(ctx, `SELECT b.bound, (SELECT max(change_seq) FROM tasks WHERE change_seq < b.bound),
-			EXISTS (SELECT 1 FROM tasks WHERE change_seq >= b.bound) FROM `+boundSQL+` b`).Scan(&bound, &highest, &pending)
-		head = 0
-		if highest != nil {
-			head = *highest
+	err := db.settle(ctx, func(ready func(bound, highest int64) bool) (bool, error) {
+		var bound, highest, below int64
+		if err := db.pool.QueryRow(ctx, `SELECT b.bound, coalesce((SELECT max(change_seq) FROM tasks), 0),
+			coalesce((SELECT max(change_seq) FROM tasks WHERE change_seq < b.bound), 0) FROM `+boundSQL+` b`).Scan(&bound, &highest, &below); err != nil {
+			return false, err
 		}
-		return pending, bound, err
+		head = below
+		return ready(bound, highest), nil
 	})
 	if err != nil {
 		return 0, failed(ctx, err)

@@ -243,14 +243,10 @@ func (db *DB) RunApply(ctx context.Context, c *store.RunChanges) error {
 // state. A change above it may be too, and a follower sees it again.
 func (db *DB) RunLoad(ctx context.Context, account, pipelineID string) (*store.RunState, error) {
 	var st *store.RunState
-	err := db.settle(ctx, func(final bool) (bool, int64, error) {
-		var (
-			pending bool
-			bound   int64
-			err     error
-		)
-		st, pending, bound, err = db.runLoad(ctx, account, pipelineID, final)
-		return pending, bound, err
+	err := db.settle(ctx, func(ready func(bound, highest int64) bool) (bool, error) {
+		var err error
+		st, err = db.runLoad(ctx, account, pipelineID, ready)
+		return st != nil, err
 	})
 	if err != nil {
 		return nil, failed(ctx, err)
@@ -258,29 +254,32 @@ func (db *DB) RunLoad(ctx context.Context, account, pipelineID string) (*store.R
 	return st, nil
 }
 
-// runLoad reads a run, unless a change it could wait for is pending and
-// this is not the final try.
-func (db *DB) runLoad(ctx context.Context, account, pipelineID string, final bool) (st *store.RunState, pending bool, bound int64, err error) {
+// runLoad reads a run, or returns nil if ready says to wait (see
+// settle).
+func (db *DB) runLoad(ctx context.Context, account, pipelineID string, ready func(bound, highest int64) bool) (*store.RunState, error) {
 	tx, err := db.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 	if err != nil {
-		return nil, false, 0, err
+		return nil, err
 	}
 	defer tx.Rollback(ctx) // read only: nothing to commit
-	var deleted *bool
+	var (
+		deleted        *bool
+		bound, highest int64
+	)
 	if err := tx.QueryRow(ctx, `SELECT (SELECT deleted FROM pipelines WHERE id = $1 AND account = $2), b.bound,
-		EXISTS (SELECT 1 FROM tasks WHERE change_seq >= b.bound) FROM `+boundSQL+` b`,
-		pipelineID, account).Scan(&deleted, &bound, &pending); err != nil {
-		return nil, false, 0, err
+		coalesce((SELECT max(change_seq) FROM tasks), 0) FROM `+boundSQL+` b`,
+		pipelineID, account).Scan(&deleted, &bound, &highest); err != nil {
+		return nil, err
 	}
 	switch {
 	case deleted == nil:
-		return nil, false, 0, store.ErrNotFound
+		return nil, store.ErrNotFound
 	case *deleted:
-		return nil, false, 0, store.ErrDeleted
-	case pending && !final:
-		return nil, true, bound, nil
+		return nil, store.ErrDeleted
+	case !ready(bound, highest):
+		return nil, nil
 	}
-	st = &store.RunState{ChangeSeq: bound - 1}
+	st := &store.RunState{ChangeSeq: bound - 1}
 	b := &pgx.Batch{}
 	b.Queue(`SELECT id, component_id, type, n, version, scheduled_start, scheduled_end, eligible, status, actual_start,
 		actual_end, attempt_count, tries_left, head_attempt, resource, node, error_id, error_message, error_stack,
@@ -308,9 +307,9 @@ func (db *DB) runLoad(ctx context.Context, account, pipelineID string, final boo
 		return err
 	})
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
-		return nil, false, 0, err
+		return nil, err
 	}
-	return st, pending, bound, nil
+	return st, nil
 }
 
 func scanInstance(row pgx.CollectableRow) (*pipeline.Instance, error) {

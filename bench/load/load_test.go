@@ -2,14 +2,19 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"net/http"
+	"os"
+	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/datapipeline"
 
 	"github.com/culvert/culvert/internal/measure"
 	"github.com/culvert/culvert/internal/sdkhttp"
@@ -165,5 +170,80 @@ func TestCompare(t *testing.T) {
 	c.Phases[0].Seconds, c.Phases[0].OtherCPUs = 1, 1
 	if res := compare(c, mk("moto", 100, 50, 0), &out); len(res.Disturbed) != 1 {
 		t.Errorf("Disturbed = %v, want culvert's first phase", res.Disturbed)
+	}
+}
+
+func TestSeveralEndpoints(t *testing.T) {
+	cfg, err := parseFlags([]string{"--endpoint", "http://127.0.0.1:1, http://127.0.0.1:2,http://127.0.0.1:3",
+		"--server-pid", "11,12,13", "--concurrency", "6"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Endpoints) != 3 || cfg.Endpoints[1] != "http://127.0.0.1:2" {
+		t.Errorf("Endpoints = %q", cfg.Endpoints)
+	}
+	if cfg.ServerPID != 11 || cfg.ServerPIDs.String() != "11,12,13" {
+		t.Errorf("ServerPID = %d, ServerPIDs = %s", cfg.ServerPID, cfg.ServerPIDs.String())
+	}
+	one, err := parseFlags([]string{"--endpoint", "http://127.0.0.1:1", "--server-pid", "7"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(one.Endpoints) != 1 || one.Label != "http://127.0.0.1:1" || one.ServerPID != 7 {
+		t.Errorf("one endpoint: %+v", one)
+	}
+	for _, bad := range [][]string{{"--endpoint", " , "}, {"--endpoint", "http://x", "--server-pid", "1,x"}, {"--endpoint", "http://x", "--server-pid", ","}} {
+		if _, err := parseFlags(bad, io.Discard); err == nil {
+			t.Errorf("parseFlags(%q) passed", bad)
+		}
+	}
+
+	// Worker w uses endpoint w mod 3, and only that one.
+	r := &runner{cfg: cfg, clients: newClients(cfg), rep: &report{}, stderr: io.Discard}
+	index := map[*datapipeline.Client]int{}
+	for i, c := range r.clients {
+		index[c] = i
+	}
+	var mu sync.Mutex
+	used := map[int]int{}
+	err = r.runPhase(context.Background(), phase{name: "x", size: 60, fixed: true, op: func(_ context.Context, c *datapipeline.Client, _ int) (int, error) {
+		time.Sleep(time.Millisecond)
+		mu.Lock()
+		used[index[c]]++
+		mu.Unlock()
+		return 1, nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(used) != 3 || used[0]+used[1]+used[2] != 60 {
+		t.Errorf("ops per endpoint = %v, want all three used, 60 in all", used)
+	}
+	for w := range 6 {
+		if r.client(w) != r.clients[w%3] {
+			t.Errorf("worker %d does not use endpoint %d", w, w%3)
+		}
+	}
+}
+
+func TestTreeCPU(t *testing.T) {
+	// Burn a little CPU in a child, which this process then waits for.
+	cmd := exec.Command("sh", "-c", "i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done")
+	if err := cmd.Run(); err != nil {
+		t.Skip(err)
+	}
+	self, children, err := measure.ProcessCPUs(os.Getpid())
+	if err != nil {
+		t.Skip(err)
+	}
+	tree, err := treeCPU(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tree < self+children {
+		t.Errorf("treeCPU = %v, less than self %v + children %v", tree, self, children)
+	}
+	if ppid := parentPID(os.Getpid()); ppid != os.Getppid() {
+		t.Errorf("parentPID = %d, want %d", ppid, os.Getppid())
 	}
 }

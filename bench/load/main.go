@@ -1,7 +1,10 @@
 // Command load is culvert's load generator: it drives any AWS Data Pipeline
 // endpoint (culvert, moto, or anything else that speaks the API) with the
 // real aws-sdk-go-v2 client from many goroutines and reports, per phase,
-// throughput (ops/s), latency percentiles and errors.
+// throughput (ops/s), latency percentiles and errors. Given several
+// endpoints (nodes of one culvert sharing a database), client goroutine i
+// calls endpoint i mod n, so that the load spreads evenly with no proxy in
+// between.
 //
 // The phases run in order, each timed on its own:
 //
@@ -20,11 +23,14 @@
 // With --server-pid the server's CPU time and resident memory are read from
 // /proc around every phase, which gives server CPU per operation: the
 // figure to watch on a small machine, where the client competes with the
-// server for the same cores.
+// server for the same cores. Several pids (one per node) are summed. With
+// --db-pid, the CPU of the database server the nodes share (PostgreSQL's
+// postmaster and its backends) is reported apart.
 //
 // Usage:
 //
 //	load --endpoint http://127.0.0.1:8080 [--label culvert] [--json out.json] [flags]
+//	load --endpoint http://127.0.0.1:8081,http://127.0.0.1:8082 --server-pid PID1,PID2 [--db-pid PID] [flags]
 //	load compare --culvert culvert.json --moto moto.json
 package main
 
@@ -47,7 +53,8 @@ import (
 
 // config is everything one load run can be told.
 type config struct {
-	Endpoint     string        `json:"endpoint"`
+	Endpoint     string        `json:"endpoint"` // as given: one URL, or several comma-separated
+	Endpoints    []string      `json:"endpoints"`
 	Label        string        `json:"label"`
 	Region       string        `json:"region"`
 	Concurrency  int           `json:"concurrency"`
@@ -57,7 +64,9 @@ type config struct {
 	Duration     time.Duration `json:"duration"`  // per read phase
 	MaxOps       int           `json:"max_ops"`   // per read phase, 0 = no cap
 	ListDuration time.Duration `json:"list_duration"`
-	ServerPID    int           `json:"server_pid,omitempty"`
+	ServerPID    int           `json:"server_pid,omitempty"` // the first of ServerPIDs
+	ServerPIDs   pidList       `json:"server_pids,omitempty"`
+	DBPID        int           `json:"db_pid,omitempty"`
 	Timeout      time.Duration `json:"timeout"`
 	JSONPath     string        `json:"-"`
 	Hook         string        `json:"-"`
@@ -75,7 +84,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	var c config
 	fs := flag.NewFlagSet("load", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&c.Endpoint, "endpoint", "", "`URL` of the Data Pipeline endpoint, e.g. http://127.0.0.1:8080 (required)")
+	fs.StringVar(&c.Endpoint, "endpoint", "", "`URL` of the Data Pipeline endpoint, e.g. http://127.0.0.1:8080 (required); or several,\n"+
+		"comma-separated (nodes sharing one database): client goroutine i calls endpoint i mod n")
 	fs.StringVar(&c.Label, "label", "", "name of the server under test, shown in the output (default: the endpoint)")
 	fs.StringVar(&c.Region, "region", "us-east-1", "region to sign for")
 	fs.IntVar(&c.Concurrency, "concurrency", 16, "concurrent client goroutines")
@@ -85,7 +95,10 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.DurationVar(&c.Duration, "duration", 5*time.Second, "how long each read phase runs; 0 = exactly one pass over its set")
 	fs.IntVar(&c.MaxOps, "max-ops", 0, "most calls of each read phase (0 = no cap)")
 	fs.DurationVar(&c.ListDuration, "list-duration", 2*time.Second, "how long to keep repeating full listings; 0 = one listing")
-	fs.IntVar(&c.ServerPID, "server-pid", 0, "`PID` of the server, to report its CPU time and RSS per phase (Linux /proc)")
+	fs.Var(&c.ServerPIDs, "server-pid", "`PID` of the server, to report its CPU time and RSS per phase (Linux /proc); or several,\n"+
+		"comma-separated, one per node: their CPU and RSS are summed")
+	fs.IntVar(&c.DBPID, "db-pid", 0, "`PID` of a database server the endpoints share (PostgreSQL's postmaster), to report its CPU\n"+
+		"and its child processes' (the backends) per phase, apart from the server's")
 	fs.DurationVar(&c.Timeout, "timeout", 60*time.Second, "per-call timeout")
 	fs.StringVar(&c.JSONPath, "json", "", "also write the results as JSON to `FILE`")
 	fs.StringVar(&c.Hook, "hook", "", "command run as `CMD` start|stop PHASE around every phase, e.g. to attach a profiler;\n"+
@@ -98,7 +111,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	switch {
 	case fs.NArg() > 0:
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
-	case c.Endpoint == "":
+	case len(splitList(c.Endpoint)) == 0:
 		return nil, errors.New("--endpoint is required")
 	case c.Concurrency < 1:
 		return nil, errors.New("--concurrency must be at least 1")
@@ -108,6 +121,10 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		return nil, errors.New("--defined must be between 1 and --pipelines")
 	case c.Objects < 6:
 		return nil, errors.New("--objects must be at least 6 (one of each type, and a second schedule)")
+	}
+	c.Endpoints = splitList(c.Endpoint)
+	if len(c.ServerPIDs) > 0 {
+		c.ServerPID = c.ServerPIDs[0]
 	}
 	if c.Label == "" {
 		c.Label = c.Endpoint
@@ -144,10 +161,16 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// newClient returns a Data Pipeline client for endpoint with retries off
-// and a transport sized for concurrency connections.
-func newClient(cfg *config) *datapipeline.Client {
-	return measure.NewClient(cfg.Endpoint, cfg.Region, 2*cfg.Concurrency, cfg.Timeout)
+// newClients returns a Data Pipeline client for each endpoint, with
+// retries off and a transport sized for the goroutines that call it.
+func newClients(cfg *config) []*datapipeline.Client {
+	n := len(cfg.Endpoints)
+	per := (cfg.Concurrency + n - 1) / n
+	cs := make([]*datapipeline.Client, n)
+	for i, ep := range cfg.Endpoints {
+		cs[i] = measure.NewClient(ep, cfg.Region, 2*per, cfg.Timeout)
+	}
+	return cs
 }
 
 // hook runs the --hook command, if any, for one phase boundary.
@@ -157,7 +180,9 @@ func (c *config) hook(event, phase string, stderr io.Writer) error {
 	}
 	cmd := exec.Command("sh", "-c", c.Hook+` "$@"`, "hook", event, phase)
 	cmd.Stdout, cmd.Stderr = stderr, stderr
-	cmd.Env = append(os.Environ(), fmt.Sprintf("LOAD_PID=%d", os.Getpid()), fmt.Sprintf("SERVER_PID=%d", c.ServerPID))
+	// SERVER_PID is every server pid, comma-separated, as perf -p takes
+	// them.
+	cmd.Env = append(os.Environ(), fmt.Sprintf("LOAD_PID=%d", os.Getpid()), "SERVER_PID="+c.ServerPIDs.String())
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("--hook %s %s: %w", event, phase, err)
 	}

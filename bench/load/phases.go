@@ -39,21 +39,28 @@ type phase struct {
 	// fixed phases (the writes) run exactly size operations; the others
 	// run for --duration, capped by --max-ops.
 	fixed bool
-	op    func(ctx context.Context, i int) (items int, err error)
+	// op runs operation i through c, the client of the worker's endpoint.
+	op func(ctx context.Context, c *datapipeline.Client, i int) (items int, err error)
 }
 
-// runner runs phases against one endpoint and collects their results.
+// runner runs phases against the endpoints and collects their results.
 type runner struct {
-	cfg    *config
-	client *datapipeline.Client
-	rep    *report
-	stderr io.Writer
+	cfg     *config
+	clients []*datapipeline.Client // one per endpoint
+	rep     *report
+	stderr  io.Writer
+}
+
+// client returns the client of worker w: endpoint w mod n, so that the
+// workers spread evenly over the endpoints.
+func (r *runner) client(w int) *datapipeline.Client {
+	return r.clients[w%len(r.clients)]
 }
 
 func run(ctx context.Context, cfg *config, stderr io.Writer) (*report, error) {
 	objs := definition(cfg.Objects)
 	objIDs := objectIDs(objs)
-	r := &runner{cfg: cfg, client: newClient(cfg), stderr: stderr, rep: &report{
+	r := &runner{cfg: cfg, clients: newClients(cfg), stderr: stderr, rep: &report{
 		Label:    cfg.Label,
 		Started:  time.Now().UTC(),
 		Config:   cfg,
@@ -63,7 +70,7 @@ func run(ctx context.Context, cfg *config, stderr io.Writer) (*report, error) {
 
 	// Pipelines already in the account (from an earlier run against the
 	// same server) are counted, untimed, so the listing can be checked.
-	before, err := r.listAll(ctx, nil)
+	before, err := r.listAll(ctx, r.client(0), nil)
 	if err != nil {
 		return nil, fmt.Errorf("initial ListPipelines: %w", err)
 	}
@@ -71,9 +78,9 @@ func run(ctx context.Context, cfg *config, stderr io.Writer) (*report, error) {
 	// a. create N pipelines.
 	runID := fmt.Sprintf("%08x", rand.Uint32())
 	created := make([]string, cfg.Pipelines)
-	if err := r.runPhase(ctx, phase{name: phaseCreate, size: cfg.Pipelines, fixed: true, op: func(ctx context.Context, i int) (int, error) {
+	if err := r.runPhase(ctx, phase{name: phaseCreate, size: cfg.Pipelines, fixed: true, op: func(ctx context.Context, c *datapipeline.Client, i int) (int, error) {
 		name := fmt.Sprintf("bench-%s-%05d", runID, i)
-		out, err := r.client.CreatePipeline(ctx, &datapipeline.CreatePipelineInput{
+		out, err := c.CreatePipeline(ctx, &datapipeline.CreatePipelineInput{
 			Name:        aws.String(name),
 			UniqueId:    aws.String(name),
 			Description: aws.String("culvert load generator"),
@@ -97,8 +104,8 @@ func run(ctx context.Context, cfg *config, stderr io.Writer) (*report, error) {
 
 	// b. put the definition on M of them.
 	definedOK := make([]string, len(defined))
-	if err := r.runPhase(ctx, phase{name: phasePut, size: len(defined), fixed: true, op: func(ctx context.Context, i int) (int, error) {
-		out, err := r.client.PutPipelineDefinition(ctx, &datapipeline.PutPipelineDefinitionInput{
+	if err := r.runPhase(ctx, phase{name: phasePut, size: len(defined), fixed: true, op: func(ctx context.Context, c *datapipeline.Client, i int) (int, error) {
+		out, err := c.PutPipelineDefinition(ctx, &datapipeline.PutPipelineDefinitionInput{
 			PipelineId:      aws.String(defined[i]),
 			PipelineObjects: objs,
 		})
@@ -119,8 +126,8 @@ func run(ctx context.Context, cfg *config, stderr io.Writer) (*report, error) {
 	}
 
 	// c. get those definitions.
-	if err := r.runPhase(ctx, phase{name: phaseGet, size: len(defined), op: func(ctx context.Context, i int) (int, error) {
-		out, err := r.client.GetPipelineDefinition(ctx, &datapipeline.GetPipelineDefinitionInput{PipelineId: aws.String(defined[i])})
+	if err := r.runPhase(ctx, phase{name: phaseGet, size: len(defined), op: func(ctx context.Context, c *datapipeline.Client, i int) (int, error) {
+		out, err := c.GetPipelineDefinition(ctx, &datapipeline.GetPipelineDefinitionInput{PipelineId: aws.String(defined[i])})
 		if err != nil {
 			return 0, err
 		}
@@ -134,9 +141,9 @@ func run(ctx context.Context, cfg *config, stderr io.Writer) (*report, error) {
 
 	// d. describe their objects, 25 ids a call.
 	chunks := chunk(objIDs, idsPerCall)
-	if err := r.runPhase(ctx, phase{name: phaseDescObjects, size: len(defined) * len(chunks), op: func(ctx context.Context, i int) (int, error) {
+	if err := r.runPhase(ctx, phase{name: phaseDescObjects, size: len(defined) * len(chunks), op: func(ctx context.Context, c *datapipeline.Client, i int) (int, error) {
 		ids := chunks[i%len(chunks)]
-		out, err := r.client.DescribeObjects(ctx, &datapipeline.DescribeObjectsInput{
+		out, err := c.DescribeObjects(ctx, &datapipeline.DescribeObjectsInput{
 			PipelineId: aws.String(defined[i/len(chunks)]),
 			ObjectIds:  ids,
 		})
@@ -152,8 +159,8 @@ func run(ctx context.Context, cfg *config, stderr io.Writer) (*report, error) {
 	}
 
 	// e. describe pipelines, one id a call and then 25.
-	describe := func(ctx context.Context, ids []string) (int, error) {
-		out, err := r.client.DescribePipelines(ctx, &datapipeline.DescribePipelinesInput{PipelineIds: ids})
+	describe := func(ctx context.Context, c *datapipeline.Client, ids []string) (int, error) {
+		out, err := c.DescribePipelines(ctx, &datapipeline.DescribePipelinesInput{PipelineIds: ids})
 		if err != nil {
 			return 0, err
 		}
@@ -162,14 +169,14 @@ func run(ctx context.Context, cfg *config, stderr io.Writer) (*report, error) {
 		}
 		return len(ids), nil
 	}
-	if err := r.runPhase(ctx, phase{name: phaseDescPipes1, size: len(pipes), op: func(ctx context.Context, i int) (int, error) {
-		return describe(ctx, pipes[i:i+1])
+	if err := r.runPhase(ctx, phase{name: phaseDescPipes1, size: len(pipes), op: func(ctx context.Context, c *datapipeline.Client, i int) (int, error) {
+		return describe(ctx, c, pipes[i:i+1])
 	}}); err != nil {
 		return nil, err
 	}
 	groups := chunk(pipes, idsPerCall)
-	if err := r.runPhase(ctx, phase{name: phaseDescPipes25, size: len(groups), op: func(ctx context.Context, i int) (int, error) {
-		return describe(ctx, groups[i])
+	if err := r.runPhase(ctx, phase{name: phaseDescPipes25, size: len(groups), op: func(ctx context.Context, c *datapipeline.Client, i int) (int, error) {
+		return describe(ctx, c, groups[i])
 	}}); err != nil {
 		return nil, err
 	}
@@ -179,13 +186,14 @@ func run(ctx context.Context, cfg *config, stderr io.Writer) (*report, error) {
 		return nil, err
 	}
 
-	if cfg.ServerPID > 0 {
-		r.rep.ServerRSSKiB, r.rep.ServerHWMKiB, _ = measure.ProcessMemory(cfg.ServerPID)
+	if len(cfg.ServerPIDs) > 0 {
+		r.rep.ServerRSSKiB, r.rep.ServerHWMKiB = pidsMemory(cfg.ServerPIDs)
 	}
 	return r.rep, nil
 }
 
-// runPhase runs ph with --concurrency workers and records its result.
+// runPhase runs ph with --concurrency workers and records its result;
+// worker w calls endpoint w mod n.
 func (r *runner) runPhase(ctx context.Context, ph phase) error {
 	limit := int64(ph.size)
 	var deadline time.Duration
@@ -197,7 +205,7 @@ func (r *runner) runPhase(ctx context.Context, ph phase) error {
 	var rec recorder
 	var stop atomic.Bool
 	var next atomic.Int64
-	work := func() {
+	work := func(c *datapipeline.Client) {
 		lat := make([]time.Duration, 0, 4096)
 		var items int64
 		for !stop.Load() {
@@ -206,7 +214,7 @@ func (r *runner) runPhase(ctx context.Context, ph phase) error {
 				break
 			}
 			t0 := time.Now()
-			n, err := ph.op(ctx, int(i%int64(ph.size)))
+			n, err := ph.op(ctx, c, int(i%int64(ph.size)))
 			lat = append(lat, time.Since(t0))
 			if err != nil {
 				rec.fail(err)
@@ -222,8 +230,8 @@ func (r *runner) runPhase(ctx context.Context, ph phase) error {
 			defer t.Stop()
 		}
 		var wg sync.WaitGroup
-		for range r.cfg.Concurrency {
-			wg.Go(work)
+		for w := range r.cfg.Concurrency {
+			wg.Go(func() { work(r.client(w)) })
 		}
 		wg.Wait()
 	})
@@ -236,24 +244,24 @@ func (r *runner) timed(name string, rec *recorder, body func()) error {
 		return err
 	}
 	sys0, _ := measure.SystemBusy()
-	srv0 := r.serverCPU()
+	srv0, db0 := r.serverCPU(), r.dbCPU()
 	cli0 := measure.SelfCPU()
 	start := time.Now()
 	body()
 	elapsed := time.Since(start)
 	cli := measure.SelfCPU() - cli0
-	srv := r.serverCPU() - srv0
+	srv, db := r.serverCPU()-srv0, r.dbCPU()-db0
 	sys1, _ := measure.SystemBusy()
 	if err := r.cfg.hook("stop", name, r.stderr); err != nil {
 		return err
 	}
 	res := rec.result(name, elapsed)
-	res.ClientCPUs, res.ServerCPUs = cli.Seconds(), srv.Seconds()
-	if sys0 > 0 && sys1 > 0 && r.cfg.ServerPID > 0 {
-		res.OtherCPUs = max(0, (sys1 - sys0 - cli - srv).Seconds())
+	res.ClientCPUs, res.ServerCPUs, res.DBCPUs = cli.Seconds(), srv.Seconds(), db.Seconds()
+	if sys0 > 0 && sys1 > 0 && len(r.cfg.ServerPIDs) > 0 {
+		res.OtherCPUs = max(0, (sys1 - sys0 - cli - srv - db).Seconds())
 	}
-	if r.cfg.ServerPID > 0 {
-		res.ServerRSSKiB, _, _ = measure.ProcessMemory(r.cfg.ServerPID)
+	if len(r.cfg.ServerPIDs) > 0 {
+		res.ServerRSSKiB, _ = pidsMemory(r.cfg.ServerPIDs)
 	}
 	res.Note = rec.note
 	r.rep.Phases = append(r.rep.Phases, res)
@@ -262,13 +270,26 @@ func (r *runner) timed(name string, rec *recorder, body func()) error {
 	return nil
 }
 
+// serverCPU is the CPU time so far of every server pid, summed.
 func (r *runner) serverCPU() time.Duration {
-	if r.cfg.ServerPID <= 0 {
+	if len(r.cfg.ServerPIDs) == 0 {
 		return 0
 	}
-	d, err := measure.ProcessCPU(r.cfg.ServerPID)
+	d, err := pidsCPU(r.cfg.ServerPIDs)
 	if err != nil {
 		fmt.Fprintf(r.stderr, "%s: server CPU: %v\n", r.cfg.Label, err)
+	}
+	return d
+}
+
+// dbCPU is the CPU time so far of the --db-pid server and its children.
+func (r *runner) dbCPU() time.Duration {
+	if r.cfg.DBPID <= 0 {
+		return 0
+	}
+	d, err := treeCPU(r.cfg.DBPID)
+	if err != nil {
+		fmt.Fprintf(r.stderr, "%s: database CPU: %v\n", r.cfg.Label, err)
 	}
 	return d
 }
@@ -276,6 +297,7 @@ func (r *runner) serverCPU() time.Duration {
 // runList lists the whole account repeatedly from --concurrency workers
 // for --list-duration (or once), each page one operation, and checks every
 // listing: want pipelines in all, every one of created among them, once.
+// Worker w lists through endpoint w mod n.
 func (r *runner) runList(ctx context.Context, want int, created []string) error {
 	isCreated := make(map[string]bool, len(created))
 	for _, id := range created {
@@ -290,11 +312,11 @@ func (r *runner) runList(ctx context.Context, want int, created []string) error 
 	return r.timed(phaseList, &rec, func() {
 		start := time.Now()
 		var wg sync.WaitGroup
-		for range workers {
+		for w := range workers {
 			wg.Go(func() {
 				var lat []time.Duration
 				for {
-					ids, err := r.listAll(ctx, &lat)
+					ids, err := r.listAll(ctx, r.client(w), &lat)
 					listings.Add(1)
 					pages.Add(int64(len(lat)))
 					if err == nil {
@@ -322,13 +344,13 @@ func (r *runner) runList(ctx context.Context, want int, created []string) error 
 // listAll lists the account following markers, appending the latency of
 // each page to lat if it is not nil. It stops, with an error, on a server
 // that claims more results without a marker or repeats a marker.
-func (r *runner) listAll(ctx context.Context, lat *[]time.Duration) ([]string, error) {
+func (r *runner) listAll(ctx context.Context, c *datapipeline.Client, lat *[]time.Duration) ([]string, error) {
 	var ids []string
 	var marker *string
 	seen := map[string]bool{}
 	for {
 		t0 := time.Now()
-		out, err := r.client.ListPipelines(ctx, &datapipeline.ListPipelinesInput{Marker: marker})
+		out, err := c.ListPipelines(ctx, &datapipeline.ListPipelinesInput{Marker: marker})
 		if lat != nil {
 			*lat = append(*lat, time.Since(t0))
 		}

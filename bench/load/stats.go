@@ -33,8 +33,11 @@ type phaseResult struct {
 	// --server-pid, by the server.
 	ClientCPUs float64 `json:"client_cpu_s"`
 	ServerCPUs float64 `json:"server_cpu_s,omitempty"`
+	// DBCPUs is what the --db-pid database server and its backends used.
+	DBCPUs float64 `json:"db_cpu_s,omitempty"`
 	// OtherCPUs is the CPU time the rest of the machine used meanwhile:
-	// anything but this client and the server, which competed with both.
+	// anything but this client, the server and the database, which
+	// competed with them.
 	OtherCPUs float64 `json:"other_cpu_s"`
 	// Server resident set size at the end of the phase, in KiB.
 	ServerRSSKiB int64 `json:"server_rss_kib,omitempty"`
@@ -132,10 +135,24 @@ func (p *phaseResult) serverCores() float64 {
 // printTable writes the human-readable summary of a run.
 func (r *report) printTable(w io.Writer) {
 	fmt.Fprintf(w, "\n== %s  (%s; concurrency %d; N=%d M=%d; %d-object definition of %d bytes)\n",
-		r.Label, r.Config.Endpoint, r.Config.Concurrency, r.Config.Pipelines, r.Config.Defined, r.Config.Objects, r.DefBytes)
+		r.Label, r.endpoints(), r.Config.Concurrency, r.Config.Pipelines, r.Config.Defined, r.Config.Objects, r.DefBytes)
+	if n := len(r.Config.ServerPIDs); n > 1 {
+		fmt.Fprintf(w, "   srv columns: the %d server processes (pids %s) summed\n", n, r.Config.ServerPIDs.String())
+	}
+	db := r.Config.DBPID > 0
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "phase\tops\terrors\tsecs\tops/s\tp50 ms\tp90 ms\tp99 ms\tmax ms\tsrv CPU µs/op\tcli CPU µs/op\tsrv cores\tcli cores\tother cores\tsrv RSS MiB\t")
+	dbHead := ""
+	if db {
+		dbHead = "db CPU µs/op\tdb cores\t"
+	}
+	fmt.Fprintln(tw, "phase\tops\terrors\tsecs\tops/s\tp50 ms\tp90 ms\tp99 ms\tmax ms\tsrv CPU µs/op\tcli CPU µs/op\t"+dbHead+"srv cores\tcli cores\tother cores\tsrv RSS MiB\t")
 	for _, p := range r.Phases {
+		dbCols := ""
+		if db && p.Ops > 0 && p.Seconds > 0 {
+			dbCols = fmt.Sprintf("%.0f\t%.2f\t", p.DBCPUs/float64(p.Ops)*1e6, p.DBCPUs/p.Seconds)
+		} else if db {
+			dbCols = "-\t-\t"
+		}
 		srvCPU, srvCores, rss := "-", "-", "-"
 		if r.Config.ServerPID > 0 && p.Ops > 0 {
 			srvCPU = fmt.Sprintf("%.0f", p.ServerCPUs/float64(p.Ops)*1e6)
@@ -147,8 +164,8 @@ func (r *report) printTable(w io.Writer) {
 			cliCPU = fmt.Sprintf("%.0f", p.ClientCPUs/float64(p.Ops)*1e6)
 			cliCores = fmt.Sprintf("%.2f", p.ClientCPUs/p.Seconds)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%.2f\t%.0f\t%.2f\t%.2f\t%.2f\t%.2f\t%s\t%s\t%s\t%s\t%.2f\t%s\t\n",
-			p.Name, p.Ops, p.Errors, p.Seconds, p.OpsPerSec, p.P50ms, p.P90ms, p.P99ms, p.Maxms, srvCPU, cliCPU, srvCores, cliCores, p.otherCores(), rss)
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%.2f\t%.0f\t%.2f\t%.2f\t%.2f\t%.2f\t%s\t%s\t%s%s\t%s\t%.2f\t%s\t\n",
+			p.Name, p.Ops, p.Errors, p.Seconds, p.OpsPerSec, p.P50ms, p.P90ms, p.P99ms, p.Maxms, srvCPU, cliCPU, dbCols, srvCores, cliCores, p.otherCores(), rss)
 	}
 	tw.Flush()
 	for _, p := range r.Phases {
@@ -163,6 +180,16 @@ func (r *report) printTable(w io.Writer) {
 		fmt.Fprintf(w, "  server memory after the run: RSS %.1f MiB, peak RSS %.1f MiB\n",
 			float64(r.ServerRSSKiB)/1024, float64(r.ServerHWMKiB)/1024)
 	}
+}
+
+// endpoints describes where the load went: the one endpoint, or all of
+// them and how the goroutines were spread.
+func (r *report) endpoints() string {
+	eps := r.Config.Endpoints
+	if len(eps) <= 1 {
+		return r.Config.Endpoint
+	}
+	return fmt.Sprintf("%d endpoints, goroutine i on endpoint i mod %d: %s", len(eps), len(eps), strings.Join(eps, ", "))
 }
 
 func clip(s string, n int) string {

@@ -9,6 +9,12 @@
 //	            poller already waiting on an empty worker group
 //	            (target p99 ≤ 20 ms)
 //
+// Given several endpoints (nodes of one culvert sharing a database), the
+// throughput pollers spread over them, poller i on endpoint i mod n, and
+// the wake phases keep their pollers on endpoint 0 while making the task
+// ready through endpoint 1: what they measure is then a task made ready on
+// one node reaching a poller waiting on another (target p99 ≤ 50 ms).
+//
 // It creates and activates its own pipelines, so it wants a fresh server;
 // bench/runs.sh starts one. SDK retries are off so that every failure is
 // counted, and request bodies are buffered so that net/http can replay a
@@ -17,6 +23,7 @@
 // Usage:
 //
 //	runs --endpoint http://127.0.0.1:8080 [--server-pid PID] [--json out.json] [flags]
+//	runs --endpoint URL1,URL2,URL3 --server-pid PID1,PID2,PID3 [--db-pid PID] [flags]
 package main
 
 import (
@@ -41,11 +48,14 @@ import (
 
 // config is everything one run can be told.
 type config struct {
-	Endpoint  string        `json:"endpoint"`
-	Region    string        `json:"region"`
-	ServerPID int           `json:"server_pid,omitempty"`
-	Phases    string        `json:"phases"`
-	Timeout   time.Duration `json:"timeout"`
+	Endpoint   string        `json:"endpoint"` // as given: one URL, or several comma-separated
+	Endpoints  []string      `json:"endpoints"`
+	Region     string        `json:"region"`
+	ServerPID  int           `json:"server_pid,omitempty"` // the first of ServerPIDs
+	ServerPIDs pidList       `json:"server_pids,omitempty"`
+	DBPID      int           `json:"db_pid,omitempty"`
+	Phases     string        `json:"phases"`
+	Timeout    time.Duration `json:"timeout"`
 
 	// throughput
 	Pollers       int           `json:"pollers"`
@@ -76,15 +86,28 @@ type config struct {
 	ProfileDir    string `json:"profile_dir,omitempty"`
 }
 
+// The wake targets: a poller on the node where the task becomes ready,
+// and one on another node of a shared database, which learns of the task
+// through the database.
+const (
+	defaultWakeTarget          = 20 * time.Millisecond
+	defaultCrossNodeWakeTarget = 50 * time.Millisecond
+)
+
 func main() { os.Exit(runMain(os.Args[1:], os.Stdout, os.Stderr)) }
 
 func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	var c config
 	fs := flag.NewFlagSet("runs", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&c.Endpoint, "endpoint", "", "`URL` of culvert, e.g. http://127.0.0.1:8080 (required)")
+	fs.StringVar(&c.Endpoint, "endpoint", "", "`URL` of culvert, e.g. http://127.0.0.1:8080 (required); or several, comma-separated, of nodes\n"+
+		"sharing one database: throughput poller i polls endpoint i mod n; the wake phases' pollers wait on the first\n"+
+		"endpoint and the task is made ready through the second")
 	fs.StringVar(&c.Region, "region", "us-east-1", "region to sign for")
-	fs.IntVar(&c.ServerPID, "server-pid", 0, "`PID` of the server, to report its CPU time and RSS (Linux /proc)")
+	fs.Var(&c.ServerPIDs, "server-pid", "`PID` of the server, to report its CPU time and RSS (Linux /proc); or several, comma-separated,\n"+
+		"one per node: their CPU and RSS are summed")
+	fs.IntVar(&c.DBPID, "db-pid", 0, "`PID` of a database server the endpoints share (PostgreSQL's postmaster), to report its CPU and\n"+
+		"its child processes' (the backends) apart from the server's")
 	fs.StringVar(&c.Phases, "phases", "throughput,wake-activate,wake-rerun", "comma-separated phases to run, in this order")
 	fs.DurationVar(&c.Timeout, "timeout", 90*time.Second, "per-call timeout: longer than the server's --poll-wait")
 
@@ -95,7 +118,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.IntVar(&c.BackfillDays, "backfill-days", 14, "throughput: days of 15-minute intervals behind each pipeline (the work available)")
 	fs.DurationVar(&c.Warmup, "warmup", 3*time.Second, "throughput: time run before the measured window")
 	fs.DurationVar(&c.Duration, "duration", 10*time.Second, "throughput: the measured window")
-	fs.Float64Var(&c.ThroughputMin, "throughput-target", 2000, "throughput: target tasks/s")
+	fs.Float64Var(&c.ThroughputMin, "throughput-target", 2000, "throughput: target tasks/s (0 = none: the figure is for information)")
 	fs.StringVar(&c.Client, "client", "sdk", "throughput: the runners' client, sdk (aws-sdk-go-v2) or lean (net/http and the SDK's\n"+
 		"SigV4 signer: the same requests without the SDK's middleware, leaving more of a shared machine to the server)")
 
@@ -104,7 +127,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.IntVar(&c.WakeWarmup, "wake-warmup", 10, "wake: wakes per trigger before the measured ones (not counted)")
 	fs.DurationVar(&c.WakeGap, "wake-gap", 50*time.Millisecond, "wake: idle time between a wake's task finishing and the next trigger,\n"+
 		"so that every wake starts from an idle server with its pollers waiting")
-	fs.DurationVar(&c.WakeP99Max, "wake-target", 20*time.Millisecond, "wake: target p99")
+	fs.DurationVar(&c.WakeP99Max, "wake-target", 0, "wake: target p99 (default 20ms with one endpoint, 50ms with several, where\n"+
+		"the task is made ready on one node and delivered by another)")
 
 	fs.StringVar(&c.DebugEndpoint, "debug-endpoint", "", "`URL` of the server's --debug-listen (net/http/pprof), e.g. http://127.0.0.1:6060")
 	fs.StringVar(&c.ProfileDir, "profile-dir", "", "with --debug-endpoint, write a server CPU profile of each phase's measured part to `DIR`/PHASE.cpu.pprof")
@@ -117,7 +141,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	switch {
 	case fs.NArg() > 0:
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
-	case c.Endpoint == "":
+	case len(splitList(c.Endpoint)) == 0:
 		return nil, errors.New("--endpoint is required")
 	case c.Pollers < 1 || c.WakePollers < 1:
 		return nil, errors.New("--pollers and --wake-pollers must be at least 1")
@@ -135,6 +159,16 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 			return nil, fmt.Errorf("--phases: unknown phase %q", p)
 		}
 	}
+	c.Endpoints = splitList(c.Endpoint)
+	if len(c.ServerPIDs) > 0 {
+		c.ServerPID = c.ServerPIDs[0]
+	}
+	if c.WakeP99Max <= 0 {
+		c.WakeP99Max = defaultWakeTarget
+		if len(c.Endpoints) > 1 {
+			c.WakeP99Max = defaultCrossNodeWakeTarget
+		}
+	}
 	return &c, nil
 }
 
@@ -149,32 +183,37 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 	}
 	cfg.ClientGOGC = measure.ClientGC(cfg.ClientGOGC)
 	rep := &report{Started: time.Now().UTC(), Config: cfg, GOMAXPROCS: runtime.GOMAXPROCS(0), NumCPU: runtime.NumCPU()}
-	c := newClient(cfg)
+	cs := newClients(cfg)
 	ctx := context.Background()
 	// A run id keeps the names and worker groups of this run apart from
 	// those of an earlier run against the same server.
 	runID := fmt.Sprintf("%x", time.Now().UnixNano()&0xffffffff)
+	failed := false
 	for _, p := range strings.Split(cfg.Phases, ",") {
 		var err error
 		switch p {
 		case "throughput":
-			rep.Throughput, err = runThroughput(ctx, c, cfg, runID, stderr)
+			rep.Throughput, err = runThroughput(ctx, cs, cfg, runID, stderr)
 		case "wake-activate":
 			var w *wakeResult
-			w, err = runWake(ctx, c, cfg, runID, triggerActivate, stderr)
-			rep.Wake = append(rep.Wake, w)
+			if w, err = runWake(ctx, cs, cfg, runID, triggerActivate, stderr); w != nil {
+				rep.Wake = append(rep.Wake, w)
+			}
 		case "wake-rerun":
 			var w *wakeResult
-			w, err = runWake(ctx, c, cfg, runID, triggerRerun, stderr)
-			rep.Wake = append(rep.Wake, w)
+			if w, err = runWake(ctx, cs, cfg, runID, triggerRerun, stderr); w != nil {
+				rep.Wake = append(rep.Wake, w)
+			}
 		}
 		if err != nil {
+			// The phases that ran are still reported.
 			fmt.Fprintf(stderr, "runs: %s: %v\n", p, err)
-			return 1
+			failed = true
+			break
 		}
 	}
-	if cfg.ServerPID > 0 {
-		rep.ServerRSSKiB, rep.ServerHWMKiB, _ = measure.ProcessMemory(cfg.ServerPID)
+	if len(cfg.ServerPIDs) > 0 {
+		rep.ServerRSSKiB, rep.ServerHWMKiB = pidsMemory(cfg.ServerPIDs)
 	}
 	rep.printTable(stdout)
 	if cfg.JSONPath != "" {
@@ -187,7 +226,7 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 	}
-	if !rep.pass() {
+	if failed || !rep.pass() {
 		return 1
 	}
 	return 0
@@ -246,8 +285,13 @@ func (c *config) clientProfile(phase string, stderr io.Writer) (stop func()) {
 	}
 }
 
-// newClient returns a Data Pipeline client with retries off and a
-// transport with an idle connection for every concurrent caller.
-func newClient(cfg *config) *datapipeline.Client {
-	return measure.NewClient(cfg.Endpoint, cfg.Region, 2*max(cfg.Pollers, cfg.WakePollers+1), cfg.Timeout)
+// newClients returns a Data Pipeline client for each endpoint, with
+// retries off and a transport with an idle connection for every
+// concurrent caller.
+func newClients(cfg *config) []*datapipeline.Client {
+	cs := make([]*datapipeline.Client, len(cfg.Endpoints))
+	for i, ep := range cfg.Endpoints {
+		cs[i] = measure.NewClient(ep, cfg.Region, 2*max(cfg.Pollers, cfg.WakePollers+1), cfg.Timeout)
+	}
+	return cs
 }

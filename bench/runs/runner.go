@@ -65,13 +65,13 @@ type leanRunner struct {
 	creds            aws.Credentials
 }
 
-func newLeanRunner(cfg *config) *leanRunner {
+func newLeanRunner(cfg *config, endpoint string) *leanRunner {
 	base := http.DefaultTransport.(*http.Transport).Clone()
 	conns := 2 * max(cfg.Pollers, cfg.WakePollers+1)
 	base.MaxIdleConns, base.MaxIdleConnsPerHost = 2*conns, conns
 	base.ForceAttemptHTTP2 = false
 	return &leanRunner{
-		endpoint: cfg.Endpoint, region: cfg.Region,
+		endpoint: endpoint, region: cfg.Region,
 		hc:     &http.Client{Transport: base, Timeout: cfg.Timeout},
 		signer: v4.NewSigner(),
 		creds:  aws.Credentials{AccessKeyID: measure.DevAccessKey, SecretAccessKey: measure.DevSecretKey},

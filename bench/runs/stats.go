@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"sync"
 	"text/tabwriter"
 	"time"
@@ -51,10 +52,12 @@ func summarize(d []time.Duration) latency {
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
-// usage is the CPU the server, this client and the rest of the machine
-// used over a span, and the server's memory at its end.
+// usage is the CPU the server (every node of it, summed), the database
+// server, this client and the rest of the machine used over a span, and
+// the server's memory at its end.
 type usage struct {
 	ServerCPUs   float64 `json:"server_cpu_s,omitempty"`
+	DBCPUs       float64 `json:"db_cpu_s,omitempty"`
 	ClientCPUs   float64 `json:"client_cpu_s"`
 	OtherCPUs    float64 `json:"other_cpu_s"`
 	SpanSeconds  float64 `json:"span_s"`
@@ -63,18 +66,20 @@ type usage struct {
 
 // usageReading is a point-in-time reading usage is computed from.
 type usageReading struct {
-	at                   time.Time
-	server, self, system time.Duration
-	rss                  int64
-	pid                  int
+	at                       time.Time
+	server, db, self, system time.Duration
+	rss                      int64
 }
 
-func readUsage(pid int) usageReading {
-	r := usageReading{at: time.Now(), self: measure.SelfCPU(), pid: pid}
+func readUsage(cfg *config) usageReading {
+	r := usageReading{at: time.Now(), self: measure.SelfCPU()}
 	r.system, _ = measure.SystemBusy()
-	if pid > 0 {
-		r.server, _ = measure.ProcessCPU(pid)
-		r.rss, _, _ = measure.ProcessMemory(pid)
+	if len(cfg.ServerPIDs) > 0 {
+		r.server, _ = pidsCPU(cfg.ServerPIDs)
+		r.rss, _ = pidsMemory(cfg.ServerPIDs)
+	}
+	if cfg.DBPID > 0 {
+		r.db, _ = treeCPU(cfg.DBPID)
 	}
 	return r
 }
@@ -82,11 +87,12 @@ func readUsage(pid int) usageReading {
 func (r usageReading) since(before usageReading) usage {
 	u := usage{
 		ServerCPUs:   (r.server - before.server).Seconds(),
+		DBCPUs:       (r.db - before.db).Seconds(),
 		ClientCPUs:   (r.self - before.self).Seconds(),
 		SpanSeconds:  r.at.Sub(before.at).Seconds(),
 		ServerRSSKiB: r.rss,
 	}
-	u.OtherCPUs = max(0, (r.system-before.system).Seconds()-u.ServerCPUs-u.ClientCPUs)
+	u.OtherCPUs = max(0, (r.system-before.system).Seconds()-u.ServerCPUs-u.DBCPUs-u.ClientCPUs)
 	return u
 }
 
@@ -112,12 +118,30 @@ type report struct {
 func (r *report) pass() bool {
 	ok := true
 	if t := r.Throughput; t != nil {
-		ok = ok && t.TasksPerSec >= t.Target && t.Errors == 0
+		ok = ok && t.met()
 	}
 	for _, w := range r.Wake {
 		ok = ok && w.FromStart.P99ms <= w.Target && w.Errors == 0 && w.Lost == 0
 	}
 	return ok
+}
+
+// met reports whether the throughput target, if any, was met without
+// errors.
+func (t *throughputResult) met() bool {
+	return t.TasksPerSec >= t.Target && t.Errors == 0
+}
+
+// targetCols are the target and verdict columns of the throughput row:
+// with no target, only errors fail it.
+func (t *throughputResult) targetCols() string {
+	if t.Target <= 0 {
+		if t.Errors > 0 {
+			return "-\tFAIL"
+		}
+		return "-\t(info)"
+	}
+	return fmt.Sprintf("≥ %.0f\t%s", t.Target, verdict(t.met()))
 }
 
 func verdict(ok bool) string {
@@ -129,21 +153,43 @@ func verdict(ok bool) string {
 
 // printTable writes the human-readable summary of a run.
 func (r *report) printTable(w io.Writer) {
-	fmt.Fprintf(w, "\n== culvert pipeline runs (%s; %d CPUs, shared by client and server)\n", r.Config.Endpoint, r.NumCPU)
+	if eps := r.Config.Endpoints; len(eps) > 1 {
+		fmt.Fprintf(w, "\n== culvert pipeline runs (%d endpoints: %s; %d CPUs, shared by client and servers)\n", len(eps), strings.Join(eps, ", "), r.NumCPU)
+		fmt.Fprintf(w, "   srv columns: the %d server processes (pids %s) summed\n", len(r.Config.ServerPIDs), r.Config.ServerPIDs.String())
+	} else {
+		fmt.Fprintf(w, "\n== culvert pipeline runs (%s; %d CPUs, shared by client and server)\n", r.Config.Endpoint, r.NumCPU)
+	}
+	if r.Config.DBPID > 0 {
+		fmt.Fprintf(w, "   db: the database server (pid %d) and its backends; other cores excludes it\n", r.Config.DBPID)
+	}
 	if t := r.Throughput; t != nil {
-		fmt.Fprintf(w, "\n-- throughput: %d pollers (%s client), poll → ReportTaskProgress → SetTaskStatus(FINISHED)\n", t.Pollers, t.Client)
+		spread := ""
+		if t.Endpoints > 1 {
+			spread = fmt.Sprintf(", poller i on endpoint i mod %d", t.Endpoints)
+		}
+		fmt.Fprintf(w, "\n-- throughput: %d pollers (%s client%s), poll → ReportTaskProgress → SetTaskStatus(FINISHED)\n", t.Pollers, t.Client, spread)
 		fmt.Fprintf(w, "   %d cron pipelines, %d tasks ready at once, %d intervals of backlog; first task %.0f ms after activation\n",
 			t.Pipelines, t.Ready, t.Instances, t.FirstTaskms)
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "tasks\twindow s\ttasks/s\ttarget\t\terrors\tempty polls\tsrv cores\tcli cores\tother cores\tsrv CPU µs/task\tcli CPU µs/task\tsrv RSS MiB\t")
-		perTask, cliPerTask := 0.0, 0.0
+		db := r.Config.DBPID > 0
+		dbHead := ""
+		if db {
+			dbHead = "db cores\tdb CPU µs/task\t"
+		}
+		fmt.Fprintln(tw, "tasks\twindow s\ttasks/s\ttarget\t\terrors\tempty polls\tsrv cores\tcli cores\tother cores\tsrv CPU µs/task\tcli CPU µs/task\t"+dbHead+"srv RSS MiB\t")
+		perTask, cliPerTask, dbPerTask := 0.0, 0.0, 0.0
 		if t.Tasks > 0 {
 			perTask = t.ServerCPUs / float64(t.Tasks) * 1e6
 			cliPerTask = t.ClientCPUs / float64(t.Tasks) * 1e6
+			dbPerTask = t.DBCPUs / float64(t.Tasks) * 1e6
 		}
-		fmt.Fprintf(tw, "%d\t%.1f\t%.0f\t≥ %.0f\t%s\t%d\t%d\t%.2f\t%.2f\t%.2f\t%.0f\t%.0f\t%.1f\t\n",
-			t.Tasks, t.Seconds, t.TasksPerSec, t.Target, verdict(t.TasksPerSec >= t.Target && t.Errors == 0), t.Errors, t.EmptyPolls,
-			t.cores(t.ServerCPUs), t.cores(t.ClientCPUs), t.cores(t.OtherCPUs), perTask, cliPerTask, float64(t.ServerRSSKiB)/1024)
+		dbCols := ""
+		if db {
+			dbCols = fmt.Sprintf("%.2f\t%.0f\t", t.cores(t.DBCPUs), dbPerTask)
+		}
+		fmt.Fprintf(tw, "%d\t%.1f\t%.0f\t%s\t%d\t%d\t%.2f\t%.2f\t%.2f\t%.0f\t%.0f\t%s%.1f\t\n",
+			t.Tasks, t.Seconds, t.TasksPerSec, t.targetCols(), t.Errors, t.EmptyPolls,
+			t.cores(t.ServerCPUs), t.cores(t.ClientCPUs), t.cores(t.OtherCPUs), perTask, cliPerTask, dbCols, float64(t.ServerRSSKiB)/1024)
 		tw.Flush()
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 		fmt.Fprintln(tw, "call (in the window)\tn\tp50 ms\tp90 ms\tp99 ms\tmax ms\t")
@@ -158,6 +204,9 @@ func (r *report) printTable(w io.Writer) {
 	}
 	if len(r.Wake) > 0 {
 		fmt.Fprintf(w, "\n-- wake latency: a task made ready while pollers wait on its empty worker group\n")
+		if x := r.Wake[0]; x.crossNode() {
+			fmt.Fprintf(w, "   across nodes: the pollers wait on %s, the task is made ready through %s\n", x.PollEndpoint, x.TriggerEndpoint)
+		}
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 		fmt.Fprintln(tw, "trigger\tmeasured from\tn\tp50 ms\tp90 ms\tp99 ms\tmax ms\ttarget p99\t\terrors\tlost\t")
 		for _, x := range r.Wake {
@@ -171,8 +220,12 @@ func (r *report) printTable(w io.Writer) {
 		}
 		tw.Flush()
 		for _, x := range r.Wake {
-			fmt.Fprintf(w, "   %s: %d of %d tasks reached the poller before the %s call returned (counted as 0 ms from its return); srv cores %.2f, other cores %.2f\n",
-				x.Trigger, x.BeforeReturn, x.FromStart.N, x.Call0, x.cores(x.ServerCPUs), x.cores(x.OtherCPUs))
+			dbCores := ""
+			if r.Config.DBPID > 0 {
+				dbCores = fmt.Sprintf(", db cores %.2f", x.cores(x.DBCPUs))
+			}
+			fmt.Fprintf(w, "   %s: %d of %d tasks reached the poller before the %s call returned (counted as 0 ms from its return); srv cores %.2f%s, other cores %.2f\n",
+				x.Trigger, x.BeforeReturn, x.FromStart.N, x.Call0, x.cores(x.ServerCPUs), dbCores, x.cores(x.OtherCPUs))
 			printErrors(w, x.FirstErrors)
 		}
 	}

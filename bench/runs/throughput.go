@@ -48,6 +48,9 @@ type throughputResult struct {
 	Target float64 `json:"target_tasks_per_sec"`
 	// Client is the runners' client: "sdk" (aws-sdk-go-v2) or "lean".
 	Client string `json:"client"`
+	// Endpoints is how many endpoints the pollers spread over, poller i
+	// on endpoint i mod Endpoints.
+	Endpoints int `json:"endpoints"`
 }
 
 // taskTimes is one runner cycle as seen by the client.
@@ -55,16 +58,20 @@ type taskTimes struct {
 	pollStart, polled, progressed, finished time.Time
 }
 
-func runThroughput(ctx context.Context, c *datapipeline.Client, cfg *config, runID string, stderr io.Writer) (*throughputResult, error) {
+// runThroughput runs the throughput phase. The pipelines are set up
+// through the first endpoint; poller w polls endpoint w mod n.
+func runThroughput(ctx context.Context, cs []*datapipeline.Client, cfg *config, runID string, stderr io.Writer) (*throughputResult, error) {
+	c := cs[0]
 	wg := "wg-throughput-" + runID
 	now := time.Now()
 	objs := backfillDefinition(cfg.Activities, cfg.MaxActive, cfg.BackfillDays, wg, now)
 	res := &throughputResult{
 		Pollers: cfg.Pollers, Pipelines: cfg.Pipelines, Ready: cfg.Pipelines * cfg.Activities * cfg.MaxActive,
 		Instances: cfg.Pipelines * cfg.Activities * cfg.BackfillDays * 96, Target: cfg.ThroughputMin, Client: cfg.Client,
+		Endpoints: len(cs),
 	}
-	say(stderr, "throughput: %d cron pipelines × %d activities × maxActiveInstances %d = %d tasks ready at once, %d intervals of backlog; %d pollers",
-		cfg.Pipelines, cfg.Activities, cfg.MaxActive, res.Ready, res.Instances, cfg.Pollers)
+	say(stderr, "throughput: %d cron pipelines × %d activities × maxActiveInstances %d = %d tasks ready at once, %d intervals of backlog; %d pollers on %d endpoint(s)",
+		cfg.Pipelines, cfg.Activities, cfg.MaxActive, res.Ready, res.Instances, cfg.Pollers, len(cs))
 	ids := make([]string, cfg.Pipelines)
 	for i := range ids {
 		id, err := createDefined(ctx, c, fmt.Sprintf("throughput-%s-%d", runID, i), objs)
@@ -80,9 +87,14 @@ func runThroughput(ctx context.Context, c *datapipeline.Client, cfg *config, run
 	}
 	activated := time.Now()
 
-	var api taskAPI = sdkRunner{c}
-	if cfg.Client == "lean" {
-		api = newLeanRunner(cfg)
+	// One runner client per endpoint; poller w uses apis[w % n].
+	apis := make([]taskAPI, len(cs))
+	for i := range cs {
+		if cfg.Client == "lean" {
+			apis[i] = newLeanRunner(cfg, cfg.Endpoints[i])
+		} else {
+			apis[i] = sdkRunner{cs[i]}
+		}
 	}
 
 	rec := &recorder{}
@@ -96,6 +108,7 @@ func runThroughput(ctx context.Context, c *datapipeline.Client, cfg *config, run
 	per := make([][]taskTimes, cfg.Pollers)
 	var workers sync.WaitGroup
 	for w := range cfg.Pollers {
+		api := apis[w%len(apis)]
 		workers.Go(func() {
 			host := fmt.Sprintf("runner-%02d.bench", w)
 			for !stop.Load() {
@@ -140,12 +153,12 @@ func runThroughput(ctx context.Context, c *datapipeline.Client, cfg *config, run
 	// Usage is read at the window's edges; sleeping until them only
 	// places the readings, it measures nothing.
 	time.Sleep(time.Until(winStart))
-	u0 := readUsage(cfg.ServerPID)
+	u0 := readUsage(cfg)
 	profiled := cfg.profile("throughput", cfg.Duration, stderr)
 	stopClientProfile := cfg.clientProfile("throughput", stderr)
 	time.Sleep(time.Until(winEnd))
 	stopClientProfile()
-	u1 := readUsage(cfg.ServerPID)
+	u1 := readUsage(cfg)
 	stop.Store(true)
 	// Cycles in flight finish normally; a poll still waiting (the queue
 	// ran dry) is cut short.

@@ -61,20 +61,42 @@ type wakeResult struct {
 	usage
 	Target float64 `json:"target_p99_ms"`
 	Call0  string  `json:"trigger_call"`
+	// PollEndpoint is where the pollers wait, TriggerEndpoint where the
+	// trigger call goes: different nodes when there are several.
+	PollEndpoint    string `json:"poll_endpoint"`
+	TriggerEndpoint string `json:"trigger_endpoint"`
 }
+
+// crossNode reports whether the task was made ready on one node and
+// delivered by another.
+func (w *wakeResult) crossNode() bool { return w.PollEndpoint != w.TriggerEndpoint }
+
+// maxLostInARow is how many wakes in a row may be lost before a wake
+// phase stops.
+const maxLostInARow = 3
 
 type delivery struct {
 	at   time.Time
 	task *types.TaskObject
 }
 
-func runWake(ctx context.Context, c *datapipeline.Client, cfg *config, runID string, trig trigger, stderr io.Writer) (*wakeResult, error) {
+// runWake runs one wake phase. The pollers, and the runner calls that
+// finish their tasks, go to the first endpoint; the set-up and the
+// trigger calls to the second (endpoint 1 mod n), so that with several
+// endpoints the task becomes ready on one node and is delivered by
+// another.
+func runWake(ctx context.Context, cs []*datapipeline.Client, cfg *config, runID string, trig trigger, stderr io.Writer) (*wakeResult, error) {
+	pc, c := cs[0], cs[1%len(cs)]
 	kind := map[trigger]string{triggerActivate: "activate", triggerRerun: "rerun"}[trig]
 	wg := fmt.Sprintf("wg-wake-%s-%s", kind, runID)
 	total := cfg.WakeWarmup + cfg.WakeIterations
 	res := &wakeResult{Trigger: trig.String(), Pollers: cfg.WakePollers, Target: ms(cfg.WakeP99Max),
-		Call0: map[trigger]string{triggerActivate: "ActivatePipeline", triggerRerun: "SetStatus"}[trig]}
+		Call0:        map[trigger]string{triggerActivate: "ActivatePipeline", triggerRerun: "SetStatus"}[trig],
+		PollEndpoint: cfg.Endpoints[0], TriggerEndpoint: cfg.Endpoints[1%len(cfg.Endpoints)]}
 	say(stderr, "wake (%s): %d pollers waiting on %s, %d wakes (%d not counted)", trig, cfg.WakePollers, wg, total, cfg.WakeWarmup)
+	if res.crossNode() {
+		say(stderr, "wake (%s): pollers on %s, %s through %s", trig, res.PollEndpoint, res.Call0, res.TriggerEndpoint)
+	}
 
 	// Set up: what the triggers will act on.
 	var ids []string
@@ -109,7 +131,7 @@ func runWake(ctx context.Context, c *datapipeline.Client, cfg *config, runID str
 			host := fmt.Sprintf("waker-%02d.bench", w)
 			for {
 				inPoll.Add(1)
-				out, err := c.PollForTask(pollCtx, &datapipeline.PollForTaskInput{WorkerGroup: aws.String(wg), Hostname: aws.String(host)})
+				out, err := pc.PollForTask(pollCtx, &datapipeline.PollForTaskInput{WorkerGroup: aws.String(wg), Hostname: aws.String(host)})
 				at := time.Now()
 				inPoll.Add(-1)
 				if pollCtx.Err() != nil {
@@ -126,9 +148,9 @@ func runWake(ctx context.Context, c *datapipeline.Client, cfg *config, runID str
 					continue
 				}
 				deliveries <- delivery{at: at, task: out.TaskObject}
-				if _, err := c.ReportTaskProgress(pollCtx, &datapipeline.ReportTaskProgressInput{TaskId: out.TaskObject.TaskId}); err != nil {
+				if _, err := pc.ReportTaskProgress(pollCtx, &datapipeline.ReportTaskProgressInput{TaskId: out.TaskObject.TaskId}); err != nil {
 					rec.fail(fmt.Errorf("ReportTaskProgress: %w", err))
-				} else if _, err := c.SetTaskStatus(pollCtx, &datapipeline.SetTaskStatusInput{TaskId: out.TaskObject.TaskId, TaskStatus: types.TaskStatusFinished}); err != nil {
+				} else if _, err := pc.SetTaskStatus(pollCtx, &datapipeline.SetTaskStatusInput{TaskId: out.TaskObject.TaskId, TaskStatus: types.TaskStatusFinished}); err != nil {
 					rec.fail(fmt.Errorf("SetTaskStatus: %w", err))
 				}
 				finished <- struct{}{}
@@ -176,10 +198,11 @@ func runWake(ctx context.Context, c *datapipeline.Client, cfg *config, runID str
 
 	var fromStart, fromReturn, call []time.Duration
 	var u0 usageReading
+	lostInARow := 0
 	profiled := func() {}
 	for i := range total {
 		if i == cfg.WakeWarmup {
-			u0 = readUsage(cfg.ServerPID)
+			u0 = readUsage(cfg)
 			// The profile's span is an estimate of the measured wakes'
 			// (each is a gap and a few milliseconds); it is for reading,
 			// not for the numbers.
@@ -208,6 +231,17 @@ func runWake(ctx context.Context, c *datapipeline.Client, cfg *config, runID str
 			continue
 		}
 		d, ok := await(id)
+		if ok {
+			lostInARow = 0
+		} else if lostInARow++; lostInARow >= maxLostInARow {
+			// Each lost wake costs 10 s: a server that does not deliver
+			// would keep the run going for an hour.
+			if i >= cfg.WakeWarmup {
+				res.Lost++
+			}
+			rec.fail(fmt.Errorf("%d wakes in a row were lost; the phase stopped after %d of %d wakes", lostInARow, i+1, total))
+			break
+		}
 		if i < cfg.WakeWarmup {
 			continue
 		}
@@ -224,7 +258,7 @@ func runWake(ctx context.Context, c *datapipeline.Client, cfg *config, runID str
 			fromReturn = append(fromReturn, d.at.Sub(t1))
 		}
 	}
-	res.usage = readUsage(cfg.ServerPID).since(u0)
+	res.usage = readUsage(cfg).since(u0)
 	profiled()
 	res.FromStart, res.FromReturn, res.Call = summarize(fromStart), summarize(fromReturn), summarize(call)
 	cancelPolls()

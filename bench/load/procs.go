@@ -1,0 +1,133 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/culvert/culvert/internal/measure"
+)
+
+// The same helpers are in bench/runs/procs.go: several servers' pids, and
+// the CPU of a database server and its backends.
+
+// pidList is a flag of one or more pids, comma-separated: the processes
+// of every server node under test, whose CPU and memory are summed.
+type pidList []int
+
+func (p *pidList) String() string {
+	s := make([]string, len(*p))
+	for i, pid := range *p {
+		s[i] = strconv.Itoa(pid)
+	}
+	return strings.Join(s, ",")
+}
+
+func (p *pidList) Set(v string) error {
+	var pids []int
+	for _, f := range strings.Split(v, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		n, err := strconv.Atoi(f)
+		if err != nil || n <= 0 {
+			return fmt.Errorf("%q is not a pid", f)
+		}
+		pids = append(pids, n)
+	}
+	if len(pids) == 0 {
+		return errors.New("no pid given")
+	}
+	*p = pids
+	return nil
+}
+
+// splitList returns the non-empty, trimmed elements of a comma-separated
+// list.
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// pidsCPU returns the summed user+system CPU time of pids so far; the
+// first error is returned along with the sum of the others.
+func pidsCPU(pids []int) (time.Duration, error) {
+	var sum time.Duration
+	var first error
+	for _, pid := range pids {
+		d, err := measure.ProcessCPU(pid)
+		if err != nil && first == nil {
+			first = err
+		}
+		sum += d
+	}
+	return sum, first
+}
+
+// pidsMemory returns the summed resident set size and peak of pids, in
+// KiB.
+func pidsMemory(pids []int) (rss, hwm int64) {
+	for _, pid := range pids {
+		r, h, _ := measure.ProcessMemory(pid)
+		rss += r
+		hwm += h
+	}
+	return rss, hwm
+}
+
+// treeCPU returns the CPU time so far of process pid, of its children it
+// has waited for, and of its live children: for PostgreSQL's postmaster,
+// the whole server, since every backend is its child and the CPU of a
+// backend that exits moves to the postmaster's waited-for children. The
+// difference of two readings is what the server used in between.
+func treeCPU(pid int) (time.Duration, error) {
+	self, children, err := measure.ProcessCPUs(pid)
+	if err != nil {
+		return 0, err
+	}
+	total := self + children
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return total, err
+	}
+	for _, e := range ents {
+		child, err := strconv.Atoi(e.Name())
+		if err != nil || child == pid || parentPID(child) != pid {
+			continue
+		}
+		// A child that exits between the two reads is counted by the
+		// parent's waited-for children at the next reading.
+		if s, c, err := measure.ProcessCPUs(child); err == nil {
+			total += s + c
+		}
+	}
+	return total, nil
+}
+
+// parentPID returns the parent of process pid, 0 if it cannot be read.
+func parentPID(pid int) int {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 2 {
+		return 0
+	}
+	ppid, _ := strconv.Atoi(f[1])
+	return ppid
+}

@@ -298,7 +298,7 @@ func (db *DB) runLoad(ctx context.Context, account, pipelineID string, ready fun
 	})
 	b.Queue(`SELECT `+taskCols+` FROM tasks t WHERE pipeline_id = $1 ORDER BY queue_seq`, pipelineID).Query(func(rows pgx.Rows) error {
 		var err error
-		st.Tasks, err = scanTasks(rows, nil)
+		st.Tasks, err = scanTasks(rows)
 		return err
 	})
 	b.Queue(commandSelect+` WHERE pipeline_id = $1 ORDER BY seq`, pipelineID).Query(func(rows pgx.Rows) error {

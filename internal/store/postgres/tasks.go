@@ -46,10 +46,7 @@ func scanTask(row pgx.Row) (*store.Task, error) {
 	return r.task(), nil
 }
 
-func scanTasks(rows pgx.Rows, err error) ([]*store.Task, error) {
-	if err != nil {
-		return nil, err
-	}
+func scanTasks(rows pgx.Rows) ([]*store.Task, error) {
 	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (*store.Task, error) { return scanTask(row) })
 }
 

@@ -203,7 +203,10 @@ type RunState struct {
 	Instances []*pipeline.Instance
 	// Attempts ordered by ID.
 	Attempts []*pipeline.Attempt
-	// Tasks of the pipeline, in queue order.
+	// Tasks of the pipeline, in queue order. Their Objects may be nil:
+	// only a claim hands a task's objects out, and they are most of a
+	// run's bytes, which a backend that reads them from a database
+	// server would otherwise send on every DescribeObjects.
 	Tasks []*Task
 	// Commands not yet applied, in the order they were added.
 	Commands []*RunCommand
@@ -426,6 +429,7 @@ type Store interface {
 	// become visible in ChangeSeq order: once a call has returned n, no
 	// change numbered n or less appears later, even across a reopen.
 	// A task changed again since after is returned once, as it is now.
+	// Its Objects may be nil, as in a RunState.
 	TaskChanges(ctx context.Context, after int64, limit int) ([]*Task, int64, error)
 
 	// TaskClaim leases the oldest claimable task of the worker group to

@@ -97,7 +97,7 @@ func (db *DB) TaskChanges(ctx context.Context, after int64, limit int) ([]*store
 	}
 	var out []*store.Task
 	err := db.settle(ctx, func(ready func(bound, highest int64) bool) (bool, error) {
-		rows, err := db.pool.Query(ctx, `SELECT b.bound, `+taskCols+` FROM `+boundSQL+` b
+		rows, err := db.pool.Query(ctx, `SELECT b.bound, `+taskColsLean+` FROM `+boundSQL+` b
 			JOIN tasks t ON t.change_seq > $1 ORDER BY t.change_seq LIMIT $2`, after, limit)
 		if err != nil {
 			return false, err

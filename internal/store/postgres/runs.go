@@ -296,7 +296,7 @@ func (db *DB) runLoad(ctx context.Context, account, pipelineID string, ready fun
 		st.Attempts, err = pgx.CollectRows(rows, scanAttempt)
 		return err
 	})
-	b.Queue(`SELECT `+taskCols+` FROM tasks t WHERE pipeline_id = $1 ORDER BY queue_seq`, pipelineID).Query(func(rows pgx.Rows) error {
+	b.Queue(`SELECT `+taskColsLean+` FROM tasks t WHERE pipeline_id = $1 ORDER BY queue_seq`, pipelineID).Query(func(rows pgx.Rows) error {
 		var err error
 		st.Tasks, err = scanTasks(rows)
 		return err

@@ -12,7 +12,14 @@ import (
 
 // taskCols are the columns of a task row as taskRow scans them; queries
 // name the tasks table t.
-const taskCols = `t.id, t.account, t.pipeline_id, t.attempt_id, t.instance_id, t.worker_group, t.objects, t.not_before,
+const taskCols = `t.id, t.account, t.pipeline_id, t.attempt_id, t.instance_id, t.worker_group, t.objects, ` + taskColsRest
+
+// taskColsLean are taskCols without the task's objects (scanned as nil),
+// for the reads whose callers never look at them (RunLoad, TaskChanges):
+// they are most of a task's bytes.
+const taskColsLean = `t.id, t.account, t.pipeline_id, t.attempt_id, t.instance_id, t.worker_group, NULL::bytea, ` + taskColsRest
+
+const taskColsRest = `t.not_before,
 	t.progress_timeout, t.change_seq, t.status, t.hostname, t.lease_owner, t.lease_expires, t.canceled, t.error_id,
 	t.error_message, t.error_stack, t.created_at, t.updated_at, t.claimed_at, t.progressed_at, t.log_location`
 

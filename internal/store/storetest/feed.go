@@ -182,7 +182,7 @@ func testTaskReap(t *testing.T, opts Options) {
 	lost := b.load(t, acctA, p.ID).Tasks[0]
 	wantLost := *short
 	wantLost.Status = store.TaskLost
-	if diff := cmp.Diff(&wantLost, lost, taskCmpOpts...); diff != "" {
+	if diff := cmp.Diff(&wantLost, lost, runTaskCmpOpts...); diff != "" {
 		t.Errorf("lost task mismatch (-want +got):\n%s", diff)
 	}
 	// Its runner has lost it: it can neither report nor complete.

@@ -4,7 +4,8 @@
 //
 // Usage:
 //
-//	culvert serve [--listen HOST:PORT] [--data DIR] [--credentials FILE] ...
+//	culvert serve [--listen HOST:PORT] [--data DIR] [--database-url URL] [--credentials FILE] ...
+//	culvert migrate --database-url URL
 //	culvert runner --endpoint URL --worker-group NAME [--tasks N] [--log-dir DIR] ...
 //	culvert create NAME [--unique-id ID] [--description TEXT] [--tag KEY=VALUE ...]
 //	culvert put-definition PIPELINE_ID FILE
@@ -66,6 +67,7 @@ const usage = `culvert is a self-hostable AWS Data Pipeline.
 
 Usage:
   culvert serve [flags]               run the API server (culvert serve -h lists the flags)
+  culvert migrate --database-url URL  bring a PostgreSQL database's schema up to date (serve does too)
   culvert runner [flags]              run a task runner for a worker group (culvert runner -h lists the flags)
   culvert create NAME [flags]         create a pipeline and print its id
   culvert put-definition ID FILE      put a definition file on a pipeline and print its validation
@@ -92,6 +94,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return (&serveCommand{main: m}).Run(ctx, args[1:])
 	case "runner":
 		return (&runnerCommand{main: m}).Run(ctx, args[1:])
+	case "migrate":
+		return (&migrateCommand{main: m}).Run(ctx, args[1:])
 	case "create", "put-definition", "activate", "deactivate", "list", "runs":
 		return (&clientCommand{main: m, verb: args[0]}).Run(ctx, args[1:])
 	case "logs":

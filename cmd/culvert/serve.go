@@ -24,18 +24,21 @@ import (
 	"github.com/culvert/culvert/internal/alarm"
 	"github.com/culvert/culvert/internal/awsjson"
 	"github.com/culvert/culvert/internal/datapipeline"
+	"github.com/culvert/culvert/internal/leader"
 	"github.com/culvert/culvert/internal/pipeline"
 	"github.com/culvert/culvert/internal/queue"
 	"github.com/culvert/culvert/internal/runner"
 	"github.com/culvert/culvert/internal/scheduler"
 	"github.com/culvert/culvert/internal/sigv4"
-	"github.com/culvert/culvert/internal/store/sqlite"
+	"github.com/culvert/culvert/internal/store"
 )
 
 // serveConfig is everything `culvert serve` can be told.
 type serveConfig struct {
 	Listen       string
 	Data         string
+	DatabaseURL  string
+	LeaderTTL    time.Duration
 	Credentials  string
 	PollWait     time.Duration
 	MaxBody      int64
@@ -87,7 +90,11 @@ func (c *serveCommand) flags(cfg *serveConfig) *flag.FlagSet {
 	fs := flag.NewFlagSet("culvert serve", flag.ContinueOnError)
 	fs.SetOutput(c.main.Stderr)
 	fs.StringVar(&cfg.Listen, "listen", "127.0.0.1:8080", "`HOST:PORT` to serve the API on")
-	fs.StringVar(&cfg.Data, "data", "culvert-data", "`DIR` holding the embedded SQLite database")
+	fs.StringVar(&cfg.Data, "data", "culvert-data", "`DIR` holding the embedded SQLite database (unless --database-url) and the embedded runner's logs")
+	fs.StringVar(&cfg.DatabaseURL, "database-url", "", "PostgreSQL `URL` (postgres://user:password@host:port/database) to store everything in instead of SQLite;\n"+
+		"several culvert nodes may share it, and one of them at a time leads (runs the scheduler)")
+	fs.DurationVar(&cfg.LeaderTTL, "leader-ttl", 15*time.Second, "how long a leading node's lease lasts unless renewed (PostgreSQL only):\n"+
+		"another node takes over within about this long after the leader stops")
 	fs.StringVar(&cfg.Credentials, "credentials", "", "`FILE` of access keys, one \"ACCESS_KEY_ID SECRET ACCOUNT_ID\" per line;\n"+
 		"without it only the development key AKIDEXAMPLE is accepted, and only on a loopback address")
 	fs.DurationVar(&cfg.PollWait, "poll-wait", queue.DefaultWait, "how long PollForTask holds an idle poll (botocore times out reads at 60s)")
@@ -160,14 +167,18 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 		defer dln.Close()
 	}
 
-	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
-		return fmt.Errorf("serve: data directory: %w", err)
-	}
-	db, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(cfg.Data, "culvert.db"), Logger: logger})
+	db, storeKind, err := openStore(ctx, cfg.DatabaseURL, cfg.Data, logger)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
+	// Only a store several nodes share has leases; on one that this
+	// process owns, this node always leads.
+	leases, _ := db.(store.Leases)
+	elector, err := leader.New(leader.Config{Leases: leases, TTL: cfg.LeaderTTL, Logger: logger})
+	if err != nil {
+		return fmt.Errorf("serve: --leader-ttl: %w", err)
+	}
 	limits := cfg.limits()
 	q, err := queue.New(queue.Config{Wait: cfg.PollWait, AckTimeout: limits.AckTimeout, ProgressTimeout: limits.ProgressTimeout}, db)
 	if err != nil {
@@ -209,14 +220,8 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 	// method or path gets an AWS-shaped error rather than Go's plain text.
 	mux.Handle("/", api)
 	mux.Handle(logsPattern, api.Serve(serveAttemptLogs(svc)))
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		if !ready.Load() {
-			http.Error(w, "starting", http.StatusServiceUnavailable)
-			return
-		}
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.Write([]byte("ok\n"))
-	})
+	mux.Handle("GET /healthz", healthHandler(&ready, storeKind, elector))
+	mux.Handle("GET /metrics", newMetrics(api, elector, storeKind).Handler())
 
 	// Requests get a context that ends at shutdown, so long polls return
 	// at once instead of holding shutdown for their whole wait.
@@ -234,17 +239,9 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	var sinkNames []string
-	var dispatchers []*alarm.Dispatcher
 	for _, sink := range sinks {
-		d, err := alarm.NewDispatcher(alarm.Config{Store: db, Sink: sink, Logger: logger})
-		if err != nil {
-			return err
-		}
 		sinkNames = append(sinkNames, sink.Name())
-		dispatchers = append(dispatchers, d)
 	}
-	// The scheduler runs pipelines and the dispatchers deliver their
-	// alarms: with one store per process (SQLite), this node is the leader.
 	loopCfg := scheduler.LoopConfig{Store: db, Logger: logger, AlarmSinks: sinkNames}
 	var fleet *runner.Fleet
 	if cfg.EmbeddedRunner {
@@ -269,9 +266,28 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 		})
 		loopCfg.Resources = fleet.Want
 	}
-	sched, err := scheduler.NewLoop(loopCfg)
-	if err != nil {
-		return err
+	// What only the leader does: the scheduler runs pipelines (and reaps
+	// task leases), the dispatchers deliver their alarms, and through the
+	// scheduler's wants the embedded runner serves resources. Each term
+	// starts them afresh from the store, as a restart would.
+	lead := func(ctx context.Context) error {
+		if fleet != nil {
+			defer fleet.Reset()
+		}
+		sched, err := scheduler.NewLoop(loopCfg)
+		if err != nil {
+			return err
+		}
+		g, gctx := errgroup.WithContext(ctx)
+		for _, sink := range sinks {
+			d, err := alarm.NewDispatcher(alarm.Config{Store: db, Sink: sink, Logger: logger})
+			if err != nil {
+				return err
+			}
+			g.Go(func() error { return ignoreCanceled(d.Run(gctx)) })
+		}
+		g.Go(func() error { return ignoreCanceled(sched.Run(gctx)) })
+		return g.Wait()
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	// The embedded runner stops before the API does, so that the tasks
@@ -285,22 +301,9 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 	} else {
 		close(fleetDone)
 	}
-	for _, d := range dispatchers {
-		g.Go(func() error {
-			if err := d.Run(gctx); !errors.Is(err, context.Canceled) {
-				return err
-			}
-			return nil
-		})
-	}
+	g.Go(func() error { return elector.Run(gctx, lead) })
 	g.Go(func() error {
 		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-			return err
-		}
-		return nil
-	})
-	g.Go(func() error {
-		if err := sched.Run(gctx); !errors.Is(err, context.Canceled) {
 			return err
 		}
 		return nil
@@ -330,7 +333,7 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 	}
 	ready.Store(true)
 	base := "http://" + ln.Addr().String() + "/"
-	logger.Info("culvert listening", "url", base, "data", cfg.Data)
+	logger.Info("culvert listening", "url", base, "store", storeKind, "node", elector.Status().Self)
 	if c.main.Ready != nil {
 		c.main.Ready(base)
 	}
@@ -448,4 +451,12 @@ func parseBytes(s string) (int64, error) {
 		return 0, fmt.Errorf("%q is not a size such as 512MiB", s)
 	}
 	return n * mult, nil
+}
+
+// ignoreCanceled is err, unless it only says that the work was stopped.
+func ignoreCanceled(err error) error {
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
 }

@@ -6,8 +6,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -223,27 +221,5 @@ func TestSeveralEndpoints(t *testing.T) {
 		if r.client(w) != r.clients[w%3] {
 			t.Errorf("worker %d does not use endpoint %d", w, w%3)
 		}
-	}
-}
-
-func TestTreeCPU(t *testing.T) {
-	// Burn a little CPU in a child, which this process then waits for.
-	cmd := exec.Command("sh", "-c", "i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done")
-	if err := cmd.Run(); err != nil {
-		t.Skip(err)
-	}
-	self, children, err := measure.ProcessCPUs(os.Getpid())
-	if err != nil {
-		t.Skip(err)
-	}
-	tree, err := treeCPU(os.Getpid())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if tree < self+children {
-		t.Errorf("treeCPU = %v, less than self %v + children %v", tree, self, children)
-	}
-	if ppid := parentPID(os.Getpid()); ppid != os.Getppid() {
-		t.Errorf("parentPID = %d, want %d", ppid, os.Getppid())
 	}
 }

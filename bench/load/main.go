@@ -53,24 +53,24 @@ import (
 
 // config is everything one load run can be told.
 type config struct {
-	Endpoint     string        `json:"endpoint"` // as given: one URL, or several comma-separated
-	Endpoints    []string      `json:"endpoints"`
-	Label        string        `json:"label"`
-	Region       string        `json:"region"`
-	Concurrency  int           `json:"concurrency"`
-	Pipelines    int           `json:"pipelines"` // N
-	Defined      int           `json:"defined"`   // M
-	Objects      int           `json:"objects"`   // objects per definition
-	Duration     time.Duration `json:"duration"`  // per read phase
-	MaxOps       int           `json:"max_ops"`   // per read phase, 0 = no cap
-	ListDuration time.Duration `json:"list_duration"`
-	ServerPID    int           `json:"server_pid,omitempty"` // the first of ServerPIDs
-	ServerPIDs   pidList       `json:"server_pids,omitempty"`
-	DBPID        int           `json:"db_pid,omitempty"`
-	Timeout      time.Duration `json:"timeout"`
-	JSONPath     string        `json:"-"`
-	Hook         string        `json:"-"`
-	ClientGOGC   int           `json:"client_gogc"` // this process's GOGC
+	Endpoint     string          `json:"endpoint"` // as given: one URL, or several comma-separated
+	Endpoints    []string        `json:"endpoints"`
+	Label        string          `json:"label"`
+	Region       string          `json:"region"`
+	Concurrency  int             `json:"concurrency"`
+	Pipelines    int             `json:"pipelines"` // N
+	Defined      int             `json:"defined"`   // M
+	Objects      int             `json:"objects"`   // objects per definition
+	Duration     time.Duration   `json:"duration"`  // per read phase
+	MaxOps       int             `json:"max_ops"`   // per read phase, 0 = no cap
+	ListDuration time.Duration   `json:"list_duration"`
+	ServerPID    int             `json:"server_pid,omitempty"` // the first of ServerPIDs
+	ServerPIDs   measure.PIDList `json:"server_pids,omitempty"`
+	DBPID        int             `json:"db_pid,omitempty"`
+	Timeout      time.Duration   `json:"timeout"`
+	JSONPath     string          `json:"-"`
+	Hook         string          `json:"-"`
+	ClientGOGC   int             `json:"client_gogc"` // this process's GOGC
 }
 
 func main() {
@@ -111,7 +111,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	switch {
 	case fs.NArg() > 0:
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
-	case len(splitList(c.Endpoint)) == 0:
+	case len(measure.SplitList(c.Endpoint)) == 0:
 		return nil, errors.New("--endpoint is required")
 	case c.Concurrency < 1:
 		return nil, errors.New("--concurrency must be at least 1")
@@ -122,7 +122,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	case c.Objects < 6:
 		return nil, errors.New("--objects must be at least 6 (one of each type, and a second schedule)")
 	}
-	c.Endpoints = splitList(c.Endpoint)
+	c.Endpoints = measure.SplitList(c.Endpoint)
 	if len(c.ServerPIDs) > 0 {
 		c.ServerPID = c.ServerPIDs[0]
 	}

@@ -187,7 +187,7 @@ func run(ctx context.Context, cfg *config, stderr io.Writer) (*report, error) {
 	}
 
 	if len(cfg.ServerPIDs) > 0 {
-		r.rep.ServerRSSKiB, r.rep.ServerHWMKiB = pidsMemory(cfg.ServerPIDs)
+		r.rep.ServerRSSKiB, r.rep.ServerHWMKiB = measure.PIDsMemory(cfg.ServerPIDs)
 	}
 	return r.rep, nil
 }
@@ -261,7 +261,7 @@ func (r *runner) timed(name string, rec *recorder, body func()) error {
 		res.OtherCPUs = max(0, (sys1 - sys0 - cli - srv - db).Seconds())
 	}
 	if len(r.cfg.ServerPIDs) > 0 {
-		res.ServerRSSKiB, _ = pidsMemory(r.cfg.ServerPIDs)
+		res.ServerRSSKiB, _ = measure.PIDsMemory(r.cfg.ServerPIDs)
 	}
 	res.Note = rec.note
 	r.rep.Phases = append(r.rep.Phases, res)
@@ -275,7 +275,7 @@ func (r *runner) serverCPU() time.Duration {
 	if len(r.cfg.ServerPIDs) == 0 {
 		return 0
 	}
-	d, err := pidsCPU(r.cfg.ServerPIDs)
+	d, err := measure.PIDsCPU(r.cfg.ServerPIDs)
 	if err != nil {
 		fmt.Fprintf(r.stderr, "%s: server CPU: %v\n", r.cfg.Label, err)
 	}
@@ -287,7 +287,7 @@ func (r *runner) dbCPU() time.Duration {
 	if r.cfg.DBPID <= 0 {
 		return 0
 	}
-	d, err := treeCPU(r.cfg.DBPID)
+	d, err := measure.TreeCPU(r.cfg.DBPID)
 	if err != nil {
 		fmt.Fprintf(r.stderr, "%s: database CPU: %v\n", r.cfg.Label, err)
 	}

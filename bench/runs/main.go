@@ -48,14 +48,14 @@ import (
 
 // config is everything one run can be told.
 type config struct {
-	Endpoint   string        `json:"endpoint"` // as given: one URL, or several comma-separated
-	Endpoints  []string      `json:"endpoints"`
-	Region     string        `json:"region"`
-	ServerPID  int           `json:"server_pid,omitempty"` // the first of ServerPIDs
-	ServerPIDs pidList       `json:"server_pids,omitempty"`
-	DBPID      int           `json:"db_pid,omitempty"`
-	Phases     string        `json:"phases"`
-	Timeout    time.Duration `json:"timeout"`
+	Endpoint   string          `json:"endpoint"` // as given: one URL, or several comma-separated
+	Endpoints  []string        `json:"endpoints"`
+	Region     string          `json:"region"`
+	ServerPID  int             `json:"server_pid,omitempty"` // the first of ServerPIDs
+	ServerPIDs measure.PIDList `json:"server_pids,omitempty"`
+	DBPID      int             `json:"db_pid,omitempty"`
+	Phases     string          `json:"phases"`
+	Timeout    time.Duration   `json:"timeout"`
 
 	// throughput
 	Pollers       int           `json:"pollers"`
@@ -141,7 +141,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	switch {
 	case fs.NArg() > 0:
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
-	case len(splitList(c.Endpoint)) == 0:
+	case len(measure.SplitList(c.Endpoint)) == 0:
 		return nil, errors.New("--endpoint is required")
 	case c.Pollers < 1 || c.WakePollers < 1:
 		return nil, errors.New("--pollers and --wake-pollers must be at least 1")
@@ -159,7 +159,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 			return nil, fmt.Errorf("--phases: unknown phase %q", p)
 		}
 	}
-	c.Endpoints = splitList(c.Endpoint)
+	c.Endpoints = measure.SplitList(c.Endpoint)
 	if len(c.ServerPIDs) > 0 {
 		c.ServerPID = c.ServerPIDs[0]
 	}
@@ -213,7 +213,7 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	if len(cfg.ServerPIDs) > 0 {
-		rep.ServerRSSKiB, rep.ServerHWMKiB = pidsMemory(cfg.ServerPIDs)
+		rep.ServerRSSKiB, rep.ServerHWMKiB = measure.PIDsMemory(cfg.ServerPIDs)
 	}
 	rep.printTable(stdout)
 	if cfg.JSONPath != "" {

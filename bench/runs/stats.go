@@ -75,11 +75,11 @@ func readUsage(cfg *config) usageReading {
 	r := usageReading{at: time.Now(), self: measure.SelfCPU()}
 	r.system, _ = measure.SystemBusy()
 	if len(cfg.ServerPIDs) > 0 {
-		r.server, _ = pidsCPU(cfg.ServerPIDs)
-		r.rss, _ = pidsMemory(cfg.ServerPIDs)
+		r.server, _ = measure.PIDsCPU(cfg.ServerPIDs)
+		r.rss, _ = measure.PIDsMemory(cfg.ServerPIDs)
 	}
 	if cfg.DBPID > 0 {
-		r.db, _ = treeCPU(cfg.DBPID)
+		r.db, _ = measure.TreeCPU(cfg.DBPID)
 	}
 	return r
 }

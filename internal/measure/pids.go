@@ -1,4 +1,4 @@
-package main
+package measure
 
 import (
 	"bytes"
@@ -8,18 +8,16 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/culvert/culvert/internal/measure"
 )
 
-// The same helpers are in bench/load/procs.go: several servers' pids, and
+// What a benchmark of several server processes reads: their pids, and
 // the CPU of a database server and its backends.
 
-// pidList is a flag of one or more pids, comma-separated: the processes
+// PIDList is a flag of one or more pids, comma-separated: the processes
 // of every server node under test, whose CPU and memory are summed.
-type pidList []int
+type PIDList []int
 
-func (p *pidList) String() string {
+func (p *PIDList) String() string {
 	s := make([]string, len(*p))
 	for i, pid := range *p {
 		s[i] = strconv.Itoa(pid)
@@ -27,7 +25,7 @@ func (p *pidList) String() string {
 	return strings.Join(s, ",")
 }
 
-func (p *pidList) Set(v string) error {
+func (p *PIDList) Set(v string) error {
 	var pids []int
 	for _, f := range strings.Split(v, ",") {
 		f = strings.TrimSpace(f)
@@ -47,9 +45,9 @@ func (p *pidList) Set(v string) error {
 	return nil
 }
 
-// splitList returns the non-empty, trimmed elements of a comma-separated
+// SplitList returns the non-empty, trimmed elements of a comma-separated
 // list.
-func splitList(s string) []string {
+func SplitList(s string) []string {
 	var out []string
 	for _, f := range strings.Split(s, ",") {
 		if f = strings.TrimSpace(f); f != "" {
@@ -59,13 +57,13 @@ func splitList(s string) []string {
 	return out
 }
 
-// pidsCPU returns the summed user+system CPU time of pids so far; the
+// PIDsCPU returns the summed user+system CPU time of pids so far; the
 // first error is returned along with the sum of the others.
-func pidsCPU(pids []int) (time.Duration, error) {
+func PIDsCPU(pids []int) (time.Duration, error) {
 	var sum time.Duration
 	var first error
 	for _, pid := range pids {
-		d, err := measure.ProcessCPU(pid)
+		d, err := ProcessCPU(pid)
 		if err != nil && first == nil {
 			first = err
 		}
@@ -74,24 +72,24 @@ func pidsCPU(pids []int) (time.Duration, error) {
 	return sum, first
 }
 
-// pidsMemory returns the summed resident set size and peak of pids, in
+// PIDsMemory returns the summed resident set size and peak of pids, in
 // KiB.
-func pidsMemory(pids []int) (rss, hwm int64) {
+func PIDsMemory(pids []int) (rss, hwm int64) {
 	for _, pid := range pids {
-		r, h, _ := measure.ProcessMemory(pid)
+		r, h, _ := ProcessMemory(pid)
 		rss += r
 		hwm += h
 	}
 	return rss, hwm
 }
 
-// treeCPU returns the CPU time so far of process pid, of its children it
+// TreeCPU returns the CPU time so far of process pid, of its children it
 // has waited for, and of its live children: for PostgreSQL's postmaster,
 // the whole server, since every backend is its child and the CPU of a
 // backend that exits moves to the postmaster's waited-for children. The
 // difference of two readings is what the server used in between.
-func treeCPU(pid int) (time.Duration, error) {
-	self, children, err := measure.ProcessCPUs(pid)
+func TreeCPU(pid int) (time.Duration, error) {
+	self, children, err := ProcessCPUs(pid)
 	if err != nil {
 		return 0, err
 	}
@@ -107,7 +105,7 @@ func treeCPU(pid int) (time.Duration, error) {
 		}
 		// A child that exits between the two reads is counted by the
 		// parent's waited-for children at the next reading.
-		if s, c, err := measure.ProcessCPUs(child); err == nil {
+		if s, c, err := ProcessCPUs(child); err == nil {
 			total += s + c
 		}
 	}

@@ -255,7 +255,7 @@ func (db *DB) PipelineCreate(ctx context.Context, p *store.PipelineCreateParams)
 			ON CONFLICT (account, name, unique_id) WHERE NOT deleted DO NOTHING RETURNING seq`,
 			p.ID, p.Account, p.Name, p.UniqueID, p.Description, p.Creator, tags, string(pipeline.StatePending), ts(p.Now)).Scan(&seq))
 		if errors.Is(err, store.ErrNotFound) {
-			ps, err := db.queryPipelines(ctx, tx.Tx, "", `WHERE p.account = $2 AND p.name = $3 AND p.unique_id = $4 AND NOT p.deleted`,
+			ps, err := db.queryPipelines(ctx, tx.tx, "", `WHERE p.account = $2 AND p.name = $3 AND p.unique_id = $4 AND NOT p.deleted`,
 				p.Account, p.Name, p.UniqueID)
 			if err != nil {
 				return err
@@ -332,7 +332,7 @@ func (db *DB) PipelineUpdate(ctx context.Context, account, id string, fn func(*s
 		fnErr error
 	)
 	err := db.write(ctx, func(tx *wtx) error {
-		got, err := db.getPipeline(ctx, tx.Tx, account, id, `FOR NO KEY UPDATE OF p`)
+		got, err := db.getPipeline(ctx, tx.tx, account, id, `FOR NO KEY UPDATE OF p`)
 		if err != nil {
 			return err
 		}
@@ -421,7 +421,7 @@ func (db *DB) PipelineDelete(ctx context.Context, account, id string, now time.T
 		// FOR UPDATE: the lock that a concurrent TaskEnqueue or
 		// RunCommandAdd (FOR KEY SHARE) waits for, so that none adds a
 		// row to a pipeline once it is deleted.
-		if err := lockPipeline(ctx, tx, account, id, `FOR UPDATE`); err != nil {
+		if err := lockPipeline(ctx, tx.tx, account, id, `FOR UPDATE`); err != nil {
 			return err
 		}
 		b := &pgx.Batch{}
@@ -430,7 +430,7 @@ func (db *DB) PipelineDelete(ctx context.Context, account, id string, now time.T
 		for _, table := range []string{"definitions", "tasks", "instances", "attempts", "commands"} {
 			b.Queue(`DELETE FROM `+table+` WHERE pipeline_id = $1`, id)
 		}
-		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		if err := tx.tx.SendBatch(ctx, b).Close(); err != nil {
 			return err
 		}
 		tx.wake(store.SchedulerTopic)

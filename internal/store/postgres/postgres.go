@@ -184,13 +184,21 @@ func failed(ctx context.Context, err error) error {
 	return translate(err)
 }
 
-// wtx is a write transaction. It numbers the task changes it makes (the
-// ordinal part of their change_seq) and collects the topics to wake once
-// it commits.
+// wtx is a write: a transaction, or one statement that is a transaction
+// of its own (see writeStatement). It numbers the task changes it makes
+// (the ordinal part of their change_seq) and collects the topics to wake
+// once it commits.
 type wtx struct {
-	pgx.Tx
+	querier
+	tx     pgx.Tx // nil for a one-statement write
 	ord    int64
 	topics []string
+}
+
+// querier runs statements: a transaction, or the pool.
+type querier interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
 // changeBits is how many low bits of a change_seq number the changes of
@@ -214,8 +222,8 @@ func (t *wtx) reserve(n int) (base int64, err error) {
 	return base, nil
 }
 
-// wake asks for topic to be woken on every node when the transaction
-// commits.
+// wake asks for topic to be woken on every node once the transaction has
+// committed.
 func (t *wtx) wake(topic string) {
 	if !slices.Contains(t.topics, topic) {
 		t.topics = append(t.topics, topic)
@@ -231,8 +239,33 @@ const maxTries = 5
 // ctx carries a store.Fence, the transaction first checks the lease (see
 // fence) and writes nothing if the term is over.
 func (db *DB) write(ctx context.Context, fn func(*wtx) error) error {
+	return db.retry(ctx, func() error { return db.writeOnce(ctx, fn) })
+}
+
+// writeStatement is write for a write that is one statement, which fn
+// runs through tx: unless ctx carries a fence, the statement runs as a
+// transaction of its own, which saves the round trips of BEGIN and
+// COMMIT. A task's claim, progress reports and completion are such
+// writes, three per task; on a machine where each round trip costs
+// context switches in the client, the node and the server, those two
+// extra trips per write are a large share of a task's cost.
+func (db *DB) writeStatement(ctx context.Context, fn func(*wtx) error) error {
+	if _, fenced := store.FenceOf(ctx); fenced {
+		return db.write(ctx, fn)
+	}
+	return db.retry(ctx, func() error {
+		w := &wtx{querier: db.pool}
+		err := fn(w)
+		db.publish(w.topics) // fn wakes topics only once its statement succeeded
+		return translate(err)
+	})
+}
+
+// retry runs a write, again a few times if it lost a race with another
+// (serialization failure, deadlock).
+func (db *DB) retry(ctx context.Context, once func() error) error {
 	for try := 1; ; try++ {
-		err := db.writeOnce(ctx, fn)
+		err := once()
 		var race *raceError
 		switch {
 		case err == nil:
@@ -264,26 +297,30 @@ func (db *DB) writeOnce(ctx context.Context, fn func(*wtx) error) (err error) {
 			return err
 		}
 	}
-	w := &wtx{Tx: tx}
+	w := &wtx{querier: tx, tx: tx}
 	if err := fn(w); err != nil {
 		return translate(err)
 	}
-	if len(w.topics) > 0 {
-		// Inside the transaction: PostgreSQL delivers the notifications
-		// when, and only if, it commits.
-		if _, err := tx.Exec(ctx, `SELECT pg_notify($1, p) FROM unnest($2::text[]) p`,
-			channel, db.notifier.payloads(w.topics)); err != nil {
-			return translate(err)
-		}
-	}
 	err = tx.Commit(ctx)
-	if len(w.topics) > 0 {
-		// This node's waiters hear it directly (the listener skips this
-		// node's own notifications), even when the commit's outcome is
-		// unknown: a wake-up for nothing only makes a waiter look again.
-		db.notifier.wakeLocal(w.topics)
-	}
+	// The wake-ups go out once the commit is durable, even when its
+	// outcome is unknown: a wake-up for nothing only makes a waiter look
+	// again. This node's waiters hear them at once; the other nodes'
+	// through a NOTIFY the notifier sends after the commit, coalescing
+	// the topics of concurrent writes, rather than one inside each
+	// transaction: PostgreSQL serialises the commits of notifying
+	// transactions (a database-wide lock held through the commit's WAL
+	// flush), which would cap every write that wakes anyone at one
+	// flush at a time. A node that dies between its commit and its
+	// NOTIFY leaves the other nodes to their periodic wake-up.
+	db.publish(w.topics)
 	return translate(err)
+}
+
+// publish wakes topics on every node.
+func (db *DB) publish(topics []string) {
+	for _, t := range topics {
+		db.notifier.Publish(t)
+	}
 }
 
 // fence checks, first thing in a fenced write, that f is still the live

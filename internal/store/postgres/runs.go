@@ -165,7 +165,7 @@ func (db *DB) RunApply(ctx context.Context, c *store.RunChanges) error {
 	seqs := make([]int64, len(c.Alarms))
 	err := db.write(ctx, func(tx *wtx) error {
 		// The pipeline's row lock serialises its steps with its deletion.
-		if err := lockPipeline(ctx, tx, c.Account, c.PipelineID, `FOR NO KEY UPDATE`); err != nil {
+		if err := lockPipeline(ctx, tx.tx, c.Account, c.PipelineID, `FOR NO KEY UPDATE`); err != nil {
 			return err
 		}
 		b := &pgx.Batch{}
@@ -216,7 +216,7 @@ func (db *DB) RunApply(ctx context.Context, c *store.RunChanges) error {
 				run_summary = COALESCE($3::jsonb, run_summary) WHERE id = $1`, c.PipelineID, string(c.State), summary)
 		}
 		if b.Len() > 0 {
-			if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			if err := tx.tx.SendBatch(ctx, b).Close(); err != nil {
 				return err
 			}
 		}
@@ -365,7 +365,7 @@ func (db *DB) RunCommandAdd(ctx context.Context, c *store.RunCommand) error {
 	err := db.write(ctx, func(tx *wtx) error {
 		// FOR KEY SHARE: a concurrent PipelineDelete waits, then removes
 		// the command with the pipeline's others.
-		if err := lockPipeline(ctx, tx, c.Account, c.PipelineID, `FOR KEY SHARE`); err != nil {
+		if err := lockPipeline(ctx, tx.tx, c.Account, c.PipelineID, `FOR KEY SHARE`); err != nil {
 			return err
 		}
 		if err := tx.QueryRow(ctx, `INSERT INTO commands (account, pipeline_id, object_ids, status, created_at)

@@ -91,7 +91,7 @@ func (db *DB) TaskEnqueue(ctx context.Context, t *store.Task) error {
 // their own instead of queueing behind one row.
 func (db *DB) TaskClaim(ctx context.Context, p *store.TaskClaimParams) (*store.Task, error) {
 	var out *store.Task
-	err := db.write(ctx, func(tx *wtx) error {
+	err := db.writeStatement(ctx, func(tx *wtx) error {
 		base, err := tx.reserve(1)
 		if err != nil {
 			return err
@@ -119,7 +119,7 @@ func (db *DB) TaskClaim(ctx context.Context, p *store.TaskClaimParams) (*store.T
 // nothing.
 func (db *DB) TaskProgress(ctx context.Context, p *store.TaskProgressParams) (*store.Task, error) {
 	var out *store.Task
-	err := db.write(ctx, func(tx *wtx) error {
+	err := db.writeStatement(ctx, func(tx *wtx) error {
 		var (
 			r   taskRow
 			old time.Time
@@ -159,7 +159,7 @@ func (db *DB) TaskComplete(ctx context.Context, p *store.TaskCompleteParams) (*s
 		return nil, fmt.Errorf("postgres: TaskComplete: %q is not a runner's final status", p.Status)
 	}
 	var out *store.Task
-	err := db.write(ctx, func(tx *wtx) error {
+	err := db.writeStatement(ctx, func(tx *wtx) error {
 		base, err := tx.reserve(1)
 		if err != nil {
 			return err

@@ -65,3 +65,14 @@ stop_pid() {
 		kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
 	done
 }
+
+# cpu_idle prints the share of the machine's CPU that was idle over one
+# second. The load client and the servers share this machine's cores, so
+# anything else running skews the numbers.
+cpu_idle() {
+	local a b
+	a=$(awk '/^cpu / { print $5 + $6, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat)
+	sleep 1
+	b=$(awk '/^cpu / { print $5 + $6, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat)
+	echo "$a $b" | awk '{ d = $4 - $2; printf "%d", (d > 0 ? 100 * ($3 - $1) / d : 100) }'
+}

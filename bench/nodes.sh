@@ -136,15 +136,6 @@ cpus=$(nproc)
 say "NOTE: this machine has $cpus CPUs, and the load client, PostgreSQL and every culvert node share them:"
 say "      $NODES nodes cannot be faster than 1 here; the figures show what coordination through the database costs, not scale-out"
 
-# cpu_idle prints the share of the machine's CPU that was idle over one
-# second: other work on the machine skews every figure.
-cpu_idle() {
-	local a b
-	a=$(awk '/^cpu / { print $5 + $6, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat)
-	sleep 1
-	b=$(awk '/^cpu / { print $5 + $6, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat)
-	echo "$a $b" | awk '{ d = $4 - $2; printf "%d", (d > 0 ? 100 * ($3 - $1) / d : 100) }'
-}
 
 # proc_cpu PID prints the user+system CPU seconds of PID so far.
 proc_cpu() {

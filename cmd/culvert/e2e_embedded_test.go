@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/datapipeline"
 	"github.com/aws/aws-sdk-go-v2/service/datapipeline/types"
+
+	"github.com/culvert/culvert/internal/pgtest"
 )
 
 // resourcePipeline is a definition whose one activity runs on an
@@ -31,10 +33,21 @@ func resourcePipeline(start time.Time, command string) *datapipeline.PutPipeline
 // on an Ec2Resource with nothing but culvert serve: the embedded runner
 // serves the resource's worker group, the activity's command really runs
 // and its output is in the attempt's log directory, and the resource goes
-// CREATING → RUNNING → FINISHED.
+// CREATING → RUNNING → FINISHED. On PostgreSQL the node must first win the
+// leader lease, since only the leader runs resources.
 func TestEmbeddedRunnerRunsResourceWork(t *testing.T) {
 	t.Parallel()
-	s := mustRunServer(t)
+	t.Run("sqlite", func(t *testing.T) {
+		t.Parallel()
+		testEmbeddedRunnerRunsResourceWork(t, mustRunServer(t))
+	})
+	t.Run("postgres", func(t *testing.T) {
+		t.Parallel()
+		testEmbeddedRunnerRunsResourceWork(t, mustRunServer(t, "--database-url", pgtest.NewDatabase(t).URL()))
+	})
+}
+
+func testEmbeddedRunnerRunsResourceWork(t *testing.T, s *testServer) {
 	c := s.devClient()
 	ctx := context.Background()
 	id := mustCreate(t, c, "embedded", "embedded")

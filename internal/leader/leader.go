@@ -125,10 +125,13 @@ func (e *Elector) Status() Status {
 // Run calls lead with a context that carries the lease's [store.Fence] and
 // ends when the node stops leading; lead must return soon after that
 // context ends. A lead that returns [store.ErrFenced] or the context's
-// error has lost the lease, and the node campaigns again; any other error
-// from lead ends Run with that error. When ctx ends, Run stops lead,
-// releases the lease so that another node need not wait for it to lapse,
-// and returns nil.
+// error has lost the lease, and the node campaigns again. A lead that
+// fails otherwise (the store went away as its work started, say) is
+// logged; the node steps down, releasing the lease so that another node
+// may lead, and campaigns again a third of a TTL later. When ctx ends, Run
+// stops lead, releases the lease so that another node need not wait for
+// it to lapse, and returns nil. Only a node without Leases, which always
+// leads, returns lead's error: there is nobody to hand over to.
 func (e *Elector) Run(ctx context.Context, lead func(ctx context.Context) error) error {
 	if e.cfg.Leases == nil {
 		e.observe(&store.Lease{Holder: e.cfg.Holder, Term: 1}, true)
@@ -153,12 +156,14 @@ func (e *Elector) Run(ctx context.Context, lead func(ctx context.Context) error)
 			}
 			continue
 		}
-		if err := e.leadTerm(ctx, l, deadline, lead); err != nil {
-			return err
-		}
 		// A term that ended on its own is not retried at once, so that
-		// lead failing fast cannot spin.
-		if !sleep(ctx, e.cfg.TTL/30) {
+		// lead failing fast cannot spin; one whose work failed leaves the
+		// other nodes time to take over.
+		pause := e.cfg.TTL / 30
+		if failed := e.leadTerm(ctx, l, deadline, lead); failed {
+			pause = e.cfg.TTL / 3
+		}
+		if !sleep(ctx, pause) {
 			return nil
 		}
 	}
@@ -193,8 +198,8 @@ func (e *Elector) retryAfter(l *store.Lease) time.Duration {
 }
 
 // leadTerm runs lead for one term of the lease, renewing the lease until
-// it is lost, lead fails, or ctx ends.
-func (e *Elector) leadTerm(ctx context.Context, l *store.Lease, deadline time.Time, lead func(context.Context) error) error {
+// it is lost, lead fails, or ctx ends, and reports whether lead failed.
+func (e *Elector) leadTerm(ctx context.Context, l *store.Lease, deadline time.Time, lead func(context.Context) error) (failed bool) {
 	log := e.cfg.Logger.With("term", l.Term)
 	log.Info("leader: this node leads", "node", e.cfg.Holder)
 	fence := store.Fence{Name: LeaseName, Holder: e.cfg.Holder, Term: l.Term}
@@ -245,23 +250,30 @@ func (e *Elector) leadTerm(ctx context.Context, l *store.Lease, deadline time.Ti
 		}
 	}
 	e.setLeader(false)
-	if ctx.Err() != nil {
-		// Hand the lease over at once rather than make the others
-		// wait for it to lapse.
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
-		defer cancel()
-		if rerr := e.cfg.Leases.LeaseRelease(rctx, LeaseName, e.cfg.Holder); rerr != nil && !errors.Is(rerr, store.ErrNotFound) {
-			log.Warn("leader: cannot release the lease", "err", rerr)
-		} else {
-			log.Info("leader: released the lease")
-		}
-		return nil
-	}
-	if errors.Is(err, errLost) {
+	switch {
+	case ctx.Err() != nil:
+		e.release(ctx, log)
+		return false
+	case errors.Is(err, errLost):
 		log.Info("leader: this node no longer leads")
-		return nil
+		return false
+	default:
+		log.Error("leader: the leader's work failed; stepping down", "err", err)
+		e.release(ctx, log)
+		return true
 	}
-	return err
+}
+
+// release hands the lease over at once rather than make the other nodes
+// wait for it to lapse.
+func (e *Elector) release(ctx context.Context, log *slog.Logger) {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	if err := e.cfg.Leases.LeaseRelease(rctx, LeaseName, e.cfg.Holder); err != nil && !errors.Is(err, store.ErrNotFound) {
+		log.Warn("leader: cannot release the lease", "err", err)
+	} else {
+		log.Info("leader: released the lease")
+	}
 }
 
 var errLost = errors.New("leader: lease lost")

@@ -288,18 +288,50 @@ func TestLeadErrors(t *testing.T) {
 			}
 		})
 	})
-	t.Run("Fatal", func(t *testing.T) {
+	t.Run("Failed", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			m := &memLeases{leases: map[string]store.Lease{}}
 			e := newElector(t, m, "a")
 			boom := errors.New("boom")
-			if err := e.Run(t.Context(), func(ctx context.Context) error { return boom }); !errors.Is(err, boom) {
-				t.Errorf("Run() = %v, want %v", err, boom)
+			ctx, cancel := context.WithCancel(t.Context())
+			var calls atomic.Int32
+			done := make(chan error)
+			go func() {
+				done <- e.Run(ctx, func(ctx context.Context) error {
+					if calls.Add(1) == 1 {
+						return boom
+					}
+					<-ctx.Done()
+					return ctx.Err()
+				})
+			}()
+			// The failed node steps down and gives the lease back at
+			// once, so that another may take it...
+			time.Sleep(500 * time.Millisecond)
+			if l, err := m.LeaseGet(t.Context(), LeaseName); err != nil || l.Expires.After(time.Now()) {
+				t.Errorf("LeaseGet() after the work failed = %+v, %v; want a released lease", l, err)
 			}
-			// Only a node that stops on purpose releases the lease; a
-			// failed one's lapses, as a crashed node's would.
-			if l, err := m.LeaseGet(t.Context(), LeaseName); err != nil || l.Holder != "a" {
-				t.Errorf("LeaseGet() = %+v, %v", l, err)
+			if e.Status().Leader {
+				t.Error("Status().Leader after the work failed")
+			}
+			// ...and, with nobody else there, leads again a third of a
+			// TTL later.
+			time.Sleep(time.Second)
+			if n := calls.Load(); n != 2 || !e.Status().Leader {
+				t.Errorf("lead called %d times, leader %v; want 2 and leading again", n, e.Status().Leader)
+			}
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("Run() = %v, want nil", err)
+			}
+		})
+	})
+	t.Run("FailedAlone", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			e := newElector(t, nil, "solo")
+			boom := errors.New("boom")
+			if err := e.Run(t.Context(), func(ctx context.Context) error { return boom }); !errors.Is(err, boom) {
+				t.Errorf("Run() of a node that always leads = %v, want %v", err, boom)
 			}
 		})
 	})

@@ -182,14 +182,14 @@ func (b *balancer) remove(backend string) {
 // backfillObjects is a cron pipeline of n activities on a 15-minute
 // schedule with the given occurrences, each activity allowed maxActive
 // instances at once: n×occurrences tasks in all, n×maxActive ready at a
-// time.
-func backfillObjects(n, occurrences, maxActive int, workerGroup string) []types.PipelineObject {
+// time. defaults are more fields of its Default object.
+func backfillObjects(n, occurrences, maxActive int, workerGroup string, defaults ...types.Field) []types.PipelineObject {
 	start := time.Now().UTC().Truncate(15 * time.Minute).Add(-time.Duration(occurrences+1) * 15 * time.Minute)
 	objs := []types.PipelineObject{
-		object("Default", "Default", str("scheduleType", "cron"), ref("schedule", "Quarterly"),
+		object("Default", "Default", append([]types.Field{str("scheduleType", "cron"), ref("schedule", "Quarterly"),
 			str("failureAndRerunMode", "none"), str("maxActiveInstances", fmt.Sprint(maxActive)),
 			str("role", "DataPipelineDefaultRole"), str("resourceRole", "DataPipelineDefaultResourceRole"),
-			str("pipelineLogUri", "s3://logs/")),
+			str("pipelineLogUri", "s3://logs/")}, defaults...)...),
 		object("Quarterly", "Quarterly", str("type", "Schedule"), str("period", "15 minutes"),
 			str("startDateTime", start.Format("2006-01-02T15:04:05")), str("occurrences", fmt.Sprint(occurrences))),
 	}
@@ -425,9 +425,11 @@ func TestNodesSurviveFailures(t *testing.T) {
 		t.Fatal(err)
 	}
 	const ttl = 2 * time.Second
-	// A claim whose response a killed node never sent is reaped after the
-	// acknowledgement deadline, shortened here from two minutes.
-	cl := startCluster(t, db.URL(), 3, "--poll-wait", "1s", "--leader-ttl", ttl.String(), "--limit", "ackTimeout=3s")
+	// A claim whose response a killed node or the crashed database never
+	// sent is reaped after the acknowledgement deadline, shortened here
+	// from two minutes, and retried after retryDelay, at its finest.
+	cl := startCluster(t, db.URL(), 3, "--poll-wait", "1s", "--leader-ttl", ttl.String(),
+		"--limit", "ackTimeout=3s", "--limit", "minRetryDelay=1m")
 	const (
 		activities  = 10
 		occurrences = 60
@@ -436,7 +438,8 @@ func TestNodesSurviveFailures(t *testing.T) {
 	)
 	ctx := context.Background()
 	id := mustCreate(t, cl.c, "failures", "failures")
-	mustPut(t, cl.c, id, &datapipeline.PutPipelineDefinitionInput{PipelineObjects: backfillObjects(activities, occurrences, 3, workerGroup)})
+	mustPut(t, cl.c, id, &datapipeline.PutPipelineDefinitionInput{
+		PipelineObjects: backfillObjects(activities, occurrences, 3, workerGroup, str("retryDelay", "1 minutes"))})
 	if _, err := cl.c.ActivatePipeline(ctx, &datapipeline.ActivatePipelineInput{PipelineId: aws.String(id)}); err != nil {
 		t.Fatal(err)
 	}
@@ -495,6 +498,8 @@ func TestNodesSurviveFailures(t *testing.T) {
 	if got := countStatus(t, cl.c, id, "FINISHED"); got != total {
 		t.Errorf("%d instances FINISHED, want %d", got, total)
 	}
+	t.Logf("%d attempts for %d instances: %d claims were lost with the node or the database and retried",
+		len(queryAll(t, cl.c, id, "ATTEMPT")), total, len(queryAll(t, cl.c, id, "ATTEMPT"))-total)
 	// Every acknowledged status survived the crash: its attempt is
 	// FINISHED.
 	var attempts []string

@@ -251,10 +251,18 @@ func TestSweepKeepsLiveOwners(t *testing.T) {
 	live := filepath.Join(root, dirPrefix+"live")
 	dead := filepath.Join(root, dirPrefix+"dead")
 	other := filepath.Join(root, "something-else")
-	for _, d := range []string{live, dead, other} {
+	// Just made by a start that has not written its owner file yet, and
+	// left so by a start that died a while ago.
+	starting := filepath.Join(root, dirPrefix+"starting")
+	abandoned := filepath.Join(root, dirPrefix+"abandoned")
+	for _, d := range []string{live, dead, other, starting, abandoned} {
 		if err := os.Mkdir(d, 0o700); err != nil {
 			t.Fatal(err)
 		}
+	}
+	old := time.Now().Add(-time.Hour)
+	if err := os.Chtimes(abandoned, old, old); err != nil {
+		t.Fatal(err)
 	}
 	os.WriteFile(filepath.Join(live, ownerFile), []byte(strconv.Itoa(os.Getpid())), 0o644)
 	// A process that has exited and been reaped: its pid names no one
@@ -265,7 +273,7 @@ func TestSweepKeepsLiveOwners(t *testing.T) {
 	}
 	os.WriteFile(filepath.Join(dead, ownerFile), []byte(strconv.Itoa(exited.Process.Pid)), 0o644)
 	sweep(root)
-	for dir, want := range map[string]bool{live: true, dead: false, other: true} {
+	for dir, want := range map[string]bool{live: true, dead: false, other: true, starting: true, abandoned: false} {
 		_, err := os.Stat(dir)
 		if got := err == nil; got != want {
 			t.Errorf("after sweep, %s exists = %v, want %v", filepath.Base(dir), got, want)

@@ -437,10 +437,22 @@ func runAs() (*syscall.Credential, string, error) {
 func sweep(root string) {
 	dirs, _ := filepath.Glob(filepath.Join(root, dirPrefix+"*"))
 	for _, dir := range dirs {
-		if !alive(pidFrom(filepath.Join(dir, ownerFile))) && !alive(pidFrom(filepath.Join(dir, "data", "postmaster.pid"))) {
+		owner := pidFrom(filepath.Join(dir, ownerFile))
+		if owner == 0 && young(dir) {
+			// Another start, in this binary or another, has just made
+			// it and not yet written its owner file.
+			continue
+		}
+		if !alive(owner) && !alive(pidFrom(filepath.Join(dir, "data", "postmaster.pid"))) {
 			os.RemoveAll(dir)
 		}
 	}
+}
+
+// young reports whether dir was made or changed in the last minute.
+func young(dir string) bool {
+	fi, err := os.Stat(dir)
+	return err == nil && time.Since(fi.ModTime()) < time.Minute
 }
 
 // pidFrom reads the pid on the first line of a file; 0 if there is none.

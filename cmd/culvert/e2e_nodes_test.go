@@ -363,7 +363,7 @@ func TestNodesShareOneQueue(t *testing.T) {
 // TestNodesWakeEachOther checks that a poller waiting on one node gets a
 // task made ready through another at once, not at its next look: the
 // nodes poll for 30 seconds and look again only every 5 (the safety net),
-// so a delivery within half a second was a wake-up.
+// so a delivery within a second was a wake-up.
 func TestNodesWakeEachOther(t *testing.T) {
 	t.Parallel()
 	cl := startCluster(t, pgtest.NewDatabase(t).URL(), 2, "--poll-wait", "30s")
@@ -399,7 +399,7 @@ func TestNodesWakeEachOther(t *testing.T) {
 		}
 		took := time.Since(activated)
 		t.Logf("round %d: activated on B, delivered on A after %v", round, took.Round(time.Microsecond))
-		if took > 500*time.Millisecond {
+		if took > time.Second {
 			t.Errorf("round %d: delivered %v after activation on another node; a wake-up takes milliseconds", round, took)
 		}
 		if _, err := a.SetTaskStatus(ctx, &datapipeline.SetTaskStatusInput{TaskId: task.TaskId, TaskStatus: types.TaskStatusFinished}); err != nil {

@@ -243,11 +243,11 @@ func (e *Elector) leadTerm(ctx context.Context, l *store.Lease, deadline time.Ti
 			}
 		}
 	}
+	// The term is over, for the reason err says; lead's work stops
+	// before the lease is given up or another term begins.
 	stop()
 	if done != nil {
-		if lerr := <-done; lerr != nil && !errors.Is(lerr, store.ErrFenced) && leadCtx.Err() == nil {
-			err = lerr
-		}
+		<-done
 	}
 	e.setLeader(false)
 	switch {

@@ -90,19 +90,26 @@ func (db *DB) TaskEnqueue(ctx context.Context, t *store.Task) error {
 // claims are taking, so that concurrent pollers, on any node, each get
 // their own instead of queueing behind one row.
 func (db *DB) TaskClaim(ctx context.Context, p *store.TaskClaimParams) (*store.Task, error) {
+	return db.changeTask(ctx, `UPDATE tasks AS t SET status = 'CLAIMED', lease_owner = $3, lease_expires = $4,
+			hostname = $5, updated_at = $6, claimed_at = $6, change_seq = `+changeSeq+` + $7
+			WHERE t.id = (SELECT id FROM tasks WHERE account = $1 AND worker_group = $2 AND status = 'QUEUED' AND NOT canceled
+				AND (not_before IS NULL OR not_before <= $6) ORDER BY queue_seq LIMIT 1 FOR UPDATE SKIP LOCKED)
+			RETURNING `+taskCols,
+		p.Account, p.WorkerGroup, p.Owner, ts(p.LeaseUntil), p.Hostname, ts(p.Now))
+}
+
+// changeTask runs sql, an UPDATE … RETURNING taskCols of one task that is
+// a change in the feed, as a write of its own (writeStatement): its last
+// parameter, after args, is the change's ordinal, and the change wakes the
+// scheduler. It returns ErrNotFound if no task matched.
+func (db *DB) changeTask(ctx context.Context, sql string, args ...any) (*store.Task, error) {
 	var out *store.Task
 	err := db.writeStatement(ctx, func(tx *wtx) error {
 		base, err := tx.reserve(1)
 		if err != nil {
 			return err
 		}
-		out, err = scanTask(tx.QueryRow(ctx, `UPDATE tasks AS t SET status = 'CLAIMED', lease_owner = $3, lease_expires = $4,
-			hostname = $5, updated_at = $6, claimed_at = $6, change_seq = `+changeSeq+` + $7
-			WHERE t.id = (SELECT id FROM tasks WHERE account = $1 AND worker_group = $2 AND status = 'QUEUED' AND NOT canceled
-				AND (not_before IS NULL OR not_before <= $6) ORDER BY queue_seq LIMIT 1 FOR UPDATE SKIP LOCKED)
-			RETURNING `+taskCols,
-			p.Account, p.WorkerGroup, p.Owner, ts(p.LeaseUntil), p.Hostname, ts(p.Now), base+1))
-		if err != nil {
+		if out, err = scanTask(tx.QueryRow(ctx, sql, append(args, base+1)...)); err != nil {
 			return err
 		}
 		tx.wake(store.SchedulerTopic)
@@ -158,26 +165,10 @@ func (db *DB) TaskComplete(ctx context.Context, p *store.TaskCompleteParams) (*s
 	if !p.Status.Done() || p.Status == store.TaskLost {
 		return nil, fmt.Errorf("postgres: TaskComplete: %q is not a runner's final status", p.Status)
 	}
-	var out *store.Task
-	err := db.writeStatement(ctx, func(tx *wtx) error {
-		base, err := tx.reserve(1)
-		if err != nil {
-			return err
-		}
-		out, err = scanTask(tx.QueryRow(ctx, `UPDATE tasks AS t SET status = $3, error_id = $4, error_message = $5,
+	return db.changeTask(ctx, `UPDATE tasks AS t SET status = $3, error_id = $4, error_message = $5,
 			error_stack = $6, updated_at = $7, change_seq = `+changeSeq+` + $8
 			WHERE account = $1 AND id = $2 AND status = 'CLAIMED' RETURNING `+taskCols,
-			p.Account, p.ID, string(p.Status), p.ErrorID, p.ErrorMessage, p.ErrorStack, ts(p.Now), base+1))
-		if err != nil {
-			return err
-		}
-		tx.wake(store.SchedulerTopic)
-		return nil
-	})
-	if err != nil {
-		return nil, failed(ctx, err)
-	}
-	return out, nil
+		p.Account, p.ID, string(p.Status), p.ErrorID, p.ErrorMessage, p.ErrorStack, ts(p.Now))
 }
 
 // TaskReap implements [store.Store]. It marks at most maxChanges tasks

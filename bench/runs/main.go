@@ -39,6 +39,7 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/datapipeline"
@@ -232,33 +233,48 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// profile takes a CPU profile of the server over the next d, in the
-// background, when --debug-endpoint and --profile-dir are set; wait
-// returns once it is written.
+// profile takes a CPU profile and an allocation profile of the server
+// over the next d, in the background, when --debug-endpoint and
+// --profile-dir are set; wait returns once both are written.
 func (c *config) profile(phase string, d time.Duration, stderr io.Writer) (wait func()) {
 	if c.DebugEndpoint == "" || c.ProfileDir == "" {
 		return func() {}
 	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		secs := max(1, int(d.Round(time.Second)/time.Second))
-		resp, err := http.Get(fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", strings.TrimSuffix(c.DebugEndpoint, "/"), secs))
-		if err == nil {
-			defer resp.Body.Close()
-			var f *os.File
-			if f, err = os.Create(filepath.Join(c.ProfileDir, phase+".cpu.pprof")); err == nil {
-				_, err = io.Copy(f, resp.Body)
-				if cerr := f.Close(); err == nil {
-					err = cerr
-				}
+	secs := max(1, int(d.Round(time.Second)/time.Second))
+	var wg sync.WaitGroup
+	for _, p := range []struct{ path, file string }{
+		{"profile", phase + ".cpu.pprof"},
+		{"allocs", phase + ".allocs.pprof"}, // a delta over the window, as the CPU profile
+	} {
+		wg.Go(func() {
+			url := fmt.Sprintf("%s/debug/pprof/%s?seconds=%d", strings.TrimSuffix(c.DebugEndpoint, "/"), p.path, secs)
+			if err := fetchTo(url, filepath.Join(c.ProfileDir, p.file)); err != nil {
+				say(stderr, "%s: %s profile: %v", phase, p.path, err)
 			}
-		}
-		if err != nil {
-			say(stderr, "%s: CPU profile: %v", phase, err)
-		}
-	}()
-	return func() { <-done }
+		})
+	}
+	return wg.Wait
+}
+
+// fetchTo writes the body of a GET of url to the file path.
+func fetchTo(url, path string) error {
+	resp, err := http.Get(url)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(f, resp.Body)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // clientProfile starts a CPU profile of this client when

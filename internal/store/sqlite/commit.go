@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"fmt"
 	"log/slog"
 	"os"
@@ -35,9 +36,13 @@ type stmt struct {
 // statements it carries, so batching is what lets many small API writes
 // share the cost.
 type committer struct {
-	db     *sql.DB
+	db     *sql.DB // its pool has one connection, on which commits run directly (see commit)
 	logger *slog.Logger
-	stmts  map[string]*sql.Stmt // prepared once on the single connection; used only by run
+	// The statements prepared on stmtsOn, the driver connection they
+	// belong to; used only by run.
+	stmts   map[string]driverStmt
+	stmtsOn any
+	named   []driver.NamedValue // the arguments of one execution, reused
 
 	mu        sync.Mutex
 	pending   []stmtBatch
@@ -67,7 +72,6 @@ func newCommitter(db *sql.DB, logger *slog.Logger, walPath string) *committer {
 	c := &committer{
 		db:           db,
 		logger:       logger,
-		stmts:        map[string]*sql.Stmt{},
 		durableCh:    make(chan struct{}),
 		wake:         make(chan struct{}, 1),
 		stopped:      make(chan struct{}),
@@ -225,27 +229,68 @@ func (c *committer) run() {
 	}
 }
 
+// driverConn is what commit needs of the driver's connection.
+type driverConn interface {
+	driver.ConnBeginTx
+	driver.ConnPrepareContext
+}
+
+// driverStmt is what commit needs of the driver's prepared statements.
+type driverStmt interface {
+	driver.Stmt
+	driver.StmtExecContext
+}
+
+// commit runs a batch in one transaction on the driver connection itself.
+// database/sql would wrap every execution in a fresh statement handle and
+// a converted copy of its arguments, which cost about a tenth of the
+// committer's time and most of its garbage; the committer needs none of
+// its pooling, being the connection's only user.
 func (c *committer) commit(batch []stmtBatch) error {
+	return c.onConn(func(conn driverConn) error { return c.commitOn(conn, batch) })
+}
+
+// onConn calls f with the pool's driver connection. The pool keeps its one
+// connection, so the statements prepared on it last; if the pool ever
+// replaced it, they went with the old one.
+func (c *committer) onConn(f func(driverConn) error) error {
+	ctx := context.Background()
+	conn, err := c.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return conn.Raw(func(dc any) error {
+		d, ok := dc.(driverConn)
+		if !ok {
+			return fmt.Errorf("sqlite: the driver's connection %T cannot begin transactions", dc)
+		}
+		if dc != c.stmtsOn {
+			c.stmts, c.stmtsOn = map[string]driverStmt{}, dc
+		}
+		return f(d)
+	})
+}
+
+func (c *committer) commitOn(conn driverConn, batch []stmtBatch) error {
 	ctx := context.Background() // a commit must finish even if every caller gave up
-	// Prepare before beginning: the pool has one connection, which the
-	// transaction then holds.
 	for _, b := range batch {
 		for _, s := range b.stmts {
-			if _, err := c.prepared(ctx, s.query); err != nil {
+			if _, err := c.prepared(ctx, conn, s.query); err != nil {
 				return err
 			}
 		}
 	}
-	tx, err := c.db.BeginTx(ctx, nil)
+	tx, err := conn.BeginTx(ctx, driver.TxOptions{})
 	if err != nil {
 		return err
 	}
 	var args []any
 	for _, b := range batch {
 		for _, s := range b.stmts {
-			st := tx.StmtContext(ctx, c.stmts[s.query])
+			st := c.stmts[s.query]
 			if s.fill == nil {
-				if _, err := st.ExecContext(ctx, s.args...); err != nil {
+				if err := c.exec(ctx, st, s.args); err != nil {
 					tx.Rollback()
 					return fmt.Errorf("%s: %w", s.query, err)
 				}
@@ -253,7 +298,7 @@ func (c *committer) commit(batch []stmtBatch) error {
 			}
 			for i := range s.n {
 				args = s.fill(i, args[:0])
-				if _, err := st.ExecContext(ctx, args...); err != nil {
+				if err := c.exec(ctx, st, args); err != nil {
 					tx.Rollback()
 					return fmt.Errorf("%s: %w", s.query, err)
 				}
@@ -261,16 +306,42 @@ func (c *committer) commit(batch []stmtBatch) error {
 			clear(args) // drop references to the snapshots
 		}
 	}
+	clear(c.named)
 	return tx.Commit()
 }
 
-func (c *committer) prepared(ctx context.Context, q string) (*sql.Stmt, error) {
+// exec runs st once with args, converted as database/sql would: the
+// driver's own value types pass as they are.
+func (c *committer) exec(ctx context.Context, st driverStmt, args []any) error {
+	named := c.named[:0]
+	for i, v := range args {
+		switch v.(type) {
+		case nil, int64, float64, bool, []byte, string, time.Time:
+		default:
+			var err error
+			if v, err = driver.DefaultParameterConverter.ConvertValue(v); err != nil {
+				return fmt.Errorf("argument %d: %w", i+1, err)
+			}
+		}
+		named = append(named, driver.NamedValue{Ordinal: i + 1, Value: v})
+	}
+	c.named = named
+	_, err := st.ExecContext(ctx, named)
+	return err
+}
+
+func (c *committer) prepared(ctx context.Context, conn driverConn, q string) (driverStmt, error) {
 	if st, ok := c.stmts[q]; ok {
 		return st, nil
 	}
-	st, err := c.db.PrepareContext(ctx, q)
+	ds, err := conn.PrepareContext(ctx, q)
 	if err != nil {
 		return nil, err
+	}
+	st, ok := ds.(driverStmt)
+	if !ok {
+		ds.Close()
+		return nil, fmt.Errorf("sqlite: the driver's statement %T cannot execute with a context", ds)
 	}
 	c.stmts[q] = st
 	return st, nil
@@ -285,9 +356,14 @@ func (c *committer) close() error {
 	<-c.stopped
 	close(c.stopFlush)
 	<-c.flushStopped
-	for _, st := range c.stmts {
-		st.Close()
-	}
+	// The statements belong to the driver connection, so they are closed
+	// through it, before the connection goes back to the pool.
+	c.onConn(func(driverConn) error {
+		for _, st := range c.stmts {
+			st.Close()
+		}
+		return nil
+	})
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.err

@@ -129,7 +129,13 @@ type Task struct {
 	AttemptID   string
 	InstanceID  string
 	WorkerGroup string
-	Objects     []byte // JSON of the TaskObject's objects map
+	// Objects is the JSON of the TaskObject's objects map. Once no runner
+	// can claim the task (it is done, or was canceled while queued),
+	// nothing reads them again, and a backend may drop them: every method
+	// may then return the task with Objects nil or empty. They are most of
+	// a task's bytes, and kept they would grow the store by a few KB for
+	// every task ever run.
+	Objects []byte
 	// NotBefore, when not zero, is when the task becomes claimable: a retry
 	// waits retryDelay after the failure it follows.
 	NotBefore time.Time

@@ -70,3 +70,67 @@ func TestStore(t *testing.T) {
 		},
 	})
 }
+
+// The objects of a task no runner can claim any more are emptied in the
+// statement that ends it; those of a task still to run stay.
+func TestDeadTaskObjectsDropped(t *testing.T) {
+	db := pgtest.NewDatabase(t)
+	d := open(t, db, db.DSN())
+	ctx := t.Context()
+	const account, pid = "123456789012", "df-objects"
+	now := time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC)
+	if _, _, err := d.PipelineCreate(ctx, &store.PipelineCreateParams{
+		Account: account, ID: pid, Name: pid, UniqueID: pid, Creator: "AKIAEXAMPLE", Now: now,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	c := &store.RunChanges{Account: account, PipelineID: pid, Now: now}
+	for _, id := range []string{"finished", "lost", "canceled", "live"} {
+		c.Tasks = append(c.Tasks, &store.Task{ID: id, AttemptID: id + "_Attempt=1", WorkerGroup: "wg",
+			Objects: []byte(`{"` + id + `":{}}`), CreatedAt: now})
+	}
+	if err := d.RunApply(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	claim := func(want string, lease time.Duration) {
+		t.Helper()
+		task, err := d.TaskClaim(ctx, &store.TaskClaimParams{Account: account, WorkerGroup: "wg", Owner: "r", Hostname: "h",
+			LeaseUntil: now.Add(lease), Now: now})
+		if err != nil || task.ID != want {
+			t.Fatalf("TaskClaim() = %v, %v; want %s", task, err, want)
+		}
+	}
+	claim("finished", time.Hour)
+	if _, err := d.TaskComplete(ctx, &store.TaskCompleteParams{Account: account, ID: "finished", Status: store.TaskFinished, Now: now}); err != nil {
+		t.Fatal(err)
+	}
+	claim("lost", time.Minute)
+	if n, err := d.TaskReap(ctx, now.Add(2*time.Minute)); err != nil || n != 1 {
+		t.Fatalf("TaskReap() = %d, %v; want 1", n, err)
+	}
+	if err := d.RunApply(ctx, &store.RunChanges{Account: account, PipelineID: pid, Now: now, Cancel: []string{"canceled"}}); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := d.pool.Query(ctx, `SELECT id, octet_length(objects) FROM tasks ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int{}
+	for rows.Next() {
+		var id string
+		var n int
+		if err := rows.Scan(&id, &n); err != nil {
+			t.Fatal(err)
+		}
+		got[id] = n
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int{"finished": 0, "lost": 0, "canceled": 0, "live": len(`{"live":{}}`)}
+	for id, n := range want {
+		if got[id] != n {
+			t.Errorf("objects of %s: %d bytes, want %d", id, got[id], n)
+		}
+	}
+}

@@ -195,7 +195,8 @@ func (db *DB) RunApply(ctx context.Context, c *store.RunChanges) error {
 			}
 			// A task the step enqueues is not among those it cancels:
 			// Cancel names tasks stored before the step.
-			b.Queue(`UPDATE tasks AS t SET canceled = true, updated_at = $2, change_seq = `+changeSeq+` + $3 + c.n
+			b.Queue(`UPDATE tasks AS t SET canceled = true, updated_at = $2,
+					objects = CASE WHEN t.status = 'QUEUED' THEN ''::bytea ELSE t.objects END, change_seq = `+changeSeq+` + $3 + c.n
 				FROM unnest($4::text[]) WITH ORDINALITY AS c(id, n)
 				WHERE t.id = c.id AND t.pipeline_id = $1 AND t.status IN ('QUEUED', 'CLAIMED') AND NOT t.canceled
 					AND t.id <> ALL ($5::text[])`,

@@ -165,8 +165,9 @@ func (db *DB) TaskComplete(ctx context.Context, p *store.TaskCompleteParams) (*s
 	if !p.Status.Done() || p.Status == store.TaskLost {
 		return nil, fmt.Errorf("postgres: TaskComplete: %q is not a runner's final status", p.Status)
 	}
+	// No runner can claim the task again, so its objects go (store.Task.Objects).
 	return db.changeTask(ctx, `UPDATE tasks AS t SET status = $3, error_id = $4, error_message = $5,
-			error_stack = $6, updated_at = $7, change_seq = `+changeSeq+` + $8
+			error_stack = $6, updated_at = $7, objects = '', change_seq = `+changeSeq+` + $8
 			WHERE account = $1 AND id = $2 AND status = 'CLAIMED' RETURNING `+taskCols,
 		p.Account, p.ID, string(p.Status), p.ErrorID, p.ErrorMessage, p.ErrorStack, ts(p.Now))
 }
@@ -186,7 +187,7 @@ func (db *DB) TaskReap(ctx context.Context, now time.Time) (int, error) {
 			), numbered AS (
 				SELECT id, row_number() OVER (ORDER BY queue_seq) AS n FROM expired
 			)
-			UPDATE tasks AS t SET status = 'LOST', updated_at = $1, change_seq = `+changeSeq+` + $2 + numbered.n
+			UPDATE tasks AS t SET status = 'LOST', updated_at = $1, objects = '', change_seq = `+changeSeq+` + $2 + numbered.n
 			FROM numbered WHERE t.id = numbered.id`,
 			ts(now), base, maxChanges-base)
 		if err != nil {

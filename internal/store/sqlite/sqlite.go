@@ -25,6 +25,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -86,10 +87,14 @@ type DB struct {
 	leased map[*taskRef]struct{} // claimed tasks, for TaskReap
 	// feed holds task changes in ChangeSeq order for TaskChanges; feedStale
 	// counts its entries superseded by a later change.
-	feed        []feedEntry
-	feedStale   int
-	nextTask    int64 // last queue position issued
-	nextChange  int64 // last ChangeSeq issued
+	feed       []feedEntry
+	feedStale  int
+	nextTask   int64 // last queue position issued
+	nextChange int64 // last ChangeSeq issued
+	// deadObjects holds the queue positions of tasks no runner can claim
+	// any more whose task_objects rows are still stored: write deletes
+	// them in bulk (see objectsDead).
+	deadObjects []int64
 	nextCommand int64 // last RunCommand Seq issued
 
 	alarms    []*store.Alarm // queued alarms in Seq order
@@ -375,8 +380,30 @@ func (s *DB) Close() error {
 }
 
 // write enqueues the statements of a write applied to memory; the caller
-// holds s.mu. It returns the sequence number to wait for.
-func (s *DB) write(stmts ...stmt) (uint64, error) { return s.c.enqueue(stmts...) }
+// holds s.mu. It returns the sequence number to wait for. Once enough task
+// objects are dead, the write deletes them too: a write that fails leaves
+// them for the next one.
+func (s *DB) write(stmts ...stmt) (uint64, error) {
+	n := len(s.deadObjects) / bulkRows * bulkRows
+	if n == 0 {
+		return s.c.enqueue(stmts...)
+	}
+	dead := s.deadObjects[:n:n]
+	seq, err := s.c.enqueue(append(stmts, stmt{query: deleteObjectsQuery, n: n / bulkRows,
+		fill: func(i int, args []any) []any {
+			for _, seq := range dead[i*bulkRows : (i+1)*bulkRows] {
+				args = append(args, seq)
+			}
+			return args
+		}})...)
+	if err == nil {
+		s.deadObjects = slices.Clone(s.deadObjects[n:])
+	}
+	return seq, err
+}
+
+// deleteObjectsQuery deletes the task_objects rows of bulkRows tasks.
+var deleteObjectsQuery = `DELETE FROM task_objects WHERE seq IN (` + strings.Repeat("?, ", bulkRows-1) + `?)`
 
 // observed makes a read wait until everything it could have seen is
 // durable. In the common case nothing is in flight and it costs two loads.

@@ -90,6 +90,11 @@ func (s *DB) loadTasks(ctx context.Context) error {
 		t.CreatedAt, t.UpdatedAt, t.ProgressedAt, t.ClaimedAt = unixTime(c), unixTime(u), unixTime(progressed), unixTime(claimed)
 		s.nextTask = max(s.nextTask, seq)
 		s.nextChange = max(s.nextChange, t.ChangeSeq)
+		if objectsDead(&t) && t.Objects != nil {
+			// Their deletion had not been committed yet.
+			t.Objects = nil
+			s.deadObjects = append(s.deadObjects, seq)
+		}
 		s.indexTask(&t, seq)
 	}
 	if err := rows.Err(); err != nil {
@@ -97,6 +102,15 @@ func (s *DB) loadTasks(ctx context.Context) error {
 	}
 	slices.SortFunc(s.feed, func(a, b feedEntry) int { return cmpInt64(a.seq, b.seq) })
 	return nil
+}
+
+// objectsDead reports whether no runner can claim t any more, so that
+// nothing will read its objects again: it is done, or canceled before a
+// runner claimed it. Objects are the bulk of a task (a few KB of JSON), and
+// keeping those of every task ever run would grow memory and the database
+// file by that much per task for as long as the pipeline exists.
+func objectsDead(t *store.Task) bool {
+	return t.Status.Done() || (t.Status == store.TaskQueued && t.Canceled)
 }
 
 func cmpInt64(a, b int64) int {
@@ -130,6 +144,10 @@ func (s *DB) indexTask(t *store.Task, seq int64) *taskRef {
 // s.mu. A snapshot with a new ChangeSeq enters the feed.
 func (s *DB) setTask(ref *taskRef, nt *store.Task) {
 	old := ref.t
+	if objectsDead(nt) && nt.Objects != nil {
+		nt.Objects = nil
+		s.deadObjects = append(s.deadObjects, ref.seq)
+	}
 	ref.t = nt
 	r := s.runs[nt.PipelineID]
 	r.writableTasks()

@@ -389,7 +389,8 @@ func (s *DB) write(stmts ...stmt) (uint64, error) {
 		return s.c.enqueue(stmts...)
 	}
 	dead := s.deadObjects[:n:n]
-	seq, err := s.c.enqueue(append(stmts, stmt{query: deleteObjectsQuery, n: n / bulkRows,
+	// A full slice expression: appending must not write into the caller's array.
+	seq, err := s.c.enqueue(append(stmts[:len(stmts):len(stmts)], stmt{query: deleteObjectsQuery, n: n / bulkRows,
 		fill: func(i int, args []any) []any {
 			for _, seq := range dead[i*bulkRows : (i+1)*bulkRows] {
 				args = append(args, seq)

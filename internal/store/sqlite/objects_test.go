@@ -117,3 +117,56 @@ func TestDeadTaskObjectsDropped(t *testing.T) {
 		}
 	}
 }
+
+// However many task objects are dead (a store reopened after many tasks
+// ended without their deletion committed), a write deletes at most
+// deadObjectBulks bulks of them, and the following writes the rest.
+func TestDeadTaskObjectsDeletedInBoundedBulks(t *testing.T) {
+	t.Parallel()
+	const (
+		account  = "123456789012"
+		pid      = "df-bulks"
+		perWrite = deadObjectBulks * bulkRows
+		n        = 2*perWrite + 5
+	)
+	d := openTemp(t)
+	ctx := t.Context()
+	now := time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC)
+	if _, _, err := d.PipelineCreate(ctx, &store.PipelineCreateParams{
+		Account: account, ID: pid, Name: pid, UniqueID: pid, Creator: "AKIAEXAMPLE", Now: now,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	add := &store.RunChanges{Account: account, PipelineID: pid, Now: now}
+	cancel := &store.RunChanges{Account: account, PipelineID: pid, Now: now}
+	for i := range n {
+		id := fmt.Sprintf("task-%04d", i)
+		add.Tasks = append(add.Tasks, &store.Task{ID: id, AttemptID: id + "_Attempt=1", WorkerGroup: "wg", Objects: []byte(`{}`), CreatedAt: now})
+		cancel.Cancel = append(cancel.Cancel, id)
+	}
+	for _, c := range []*store.RunChanges{add, cancel} {
+		if err := d.RunApply(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rows := func() int {
+		t.Helper()
+		var got int
+		if err := d.db.QueryRowContext(ctx, `SELECT count(*) FROM task_objects`).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	// The cancellation ended every task; each write after it deletes a
+	// bounded share, until fewer than a bulk are left. Each also stores
+	// the row of the task it enqueues.
+	for k := range 4 {
+		if got, want := rows(), n+k-min(k, 2)*perWrite; got != want {
+			t.Fatalf("after %d writes: %d task_objects rows, want %d", k, got, want)
+		}
+		if err := d.TaskEnqueue(ctx, &store.Task{ID: fmt.Sprintf("extra-%d", k), Account: account, PipelineID: pid,
+			AttemptID: fmt.Sprintf("extra-%d_Attempt=1", k), WorkerGroup: "other", Objects: []byte(`{}`), CreatedAt: now}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

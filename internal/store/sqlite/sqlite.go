@@ -25,7 +25,6 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/url"
-	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -384,7 +383,9 @@ func (s *DB) Close() error {
 // objects are dead, the write deletes them too: a write that fails leaves
 // them for the next one.
 func (s *DB) write(stmts ...stmt) (uint64, error) {
-	n := len(s.deadObjects) / bulkRows * bulkRows
+	// At most deadObjectBulks bulks a write, so that the first writes
+	// after opening a store with many tasks ended meanwhile stay short.
+	n := min(len(s.deadObjects)/bulkRows, deadObjectBulks) * bulkRows
 	if n == 0 {
 		return s.c.enqueue(stmts...)
 	}
@@ -398,10 +399,16 @@ func (s *DB) write(stmts ...stmt) (uint64, error) {
 			return args
 		}})...)
 	if err == nil {
-		s.deadObjects = slices.Clone(s.deadObjects[n:])
+		// Appends go past the end, never over the deleted prefix the
+		// statement still reads.
+		s.deadObjects = s.deadObjects[n:]
 	}
 	return seq, err
 }
+
+// deadObjectBulks is how many bulks of dead task objects one write deletes
+// at most.
+const deadObjectBulks = 32
 
 // deleteObjectsQuery deletes the task_objects rows of bulkRows tasks.
 var deleteObjectsQuery = `DELETE FROM task_objects WHERE seq IN (` + strings.Repeat("?, ", bulkRows-1) + `?)`

@@ -8,8 +8,9 @@
 # the run could not be set up.
 #
 # With CULVERT_PROFILE=1 in the environment, culvert also serves pprof on a
-# second free port and bench/runs writes server and client CPU profiles of each
-# phase's measured part into the results directory.
+# second free port and bench/runs writes CPU profiles of server and client, and
+# the server's allocation profile, of each phase's measured part into the results
+# directory.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 LIB_TAG=runs

@@ -132,7 +132,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		"the task is made ready on one node and delivered by another)")
 
 	fs.StringVar(&c.DebugEndpoint, "debug-endpoint", "", "`URL` of the server's --debug-listen (net/http/pprof), e.g. http://127.0.0.1:6060")
-	fs.StringVar(&c.ProfileDir, "profile-dir", "", "with --debug-endpoint, write a server CPU profile of each phase's measured part to `DIR`/PHASE.cpu.pprof")
+	fs.StringVar(&c.ProfileDir, "profile-dir", "", "with --debug-endpoint, write the server's CPU and allocation profiles of each phase's measured part to `DIR`/PHASE.cpu.pprof and PHASE.allocs.pprof")
 	fs.StringVar(&c.JSONPath, "json", "", "also write the results as JSON to `FILE`")
 	fs.StringVar(&c.ClientProfile, "client-profile", "", "write this client's CPU profile of each phase's measured part to `DIR`/PHASE.client.cpu.pprof")
 	fs.IntVar(&c.ClientGOGC, "client-gogc", 400, "GOGC `percent` of this client, unless GOGC is set: the client shares the CPU with the server")

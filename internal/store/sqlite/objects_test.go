@@ -9,13 +9,35 @@ import (
 	"github.com/culvert/culvert/internal/store"
 )
 
+const objectsAccount = "123456789012"
+
+// objectsPipeline creates pipeline pid for the tests of task objects.
+func objectsPipeline(t *testing.T, d *testDB, pid string, now time.Time) {
+	t.Helper()
+	if _, _, err := d.PipelineCreate(t.Context(), &store.PipelineCreateParams{
+		Account: objectsAccount, ID: pid, Name: pid, UniqueID: pid, Creator: "AKIAEXAMPLE", Now: now,
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// objectRows counts the task_objects rows of d's file.
+func objectRows(t *testing.T, d *testDB) int {
+	t.Helper()
+	var n int
+	if err := d.db.QueryRowContext(t.Context(), `SELECT count(*) FROM task_objects`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
 // The objects of a task no runner can claim any more leave memory at
 // once and the database in bulk, and a reopened store neither loads them
 // nor loses those of the tasks still to run.
 func TestDeadTaskObjectsDropped(t *testing.T) {
 	t.Parallel()
 	const (
-		account = "123456789012"
+		account = objectsAccount
 		pid     = "df-objects"
 		done    = bulkRows + 5 // one bulk deletion, and some left over
 		live    = 3
@@ -25,11 +47,7 @@ func TestDeadTaskObjectsDropped(t *testing.T) {
 	d := openPath(t, path)
 	ctx := t.Context()
 	now := time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC)
-	if _, _, err := d.PipelineCreate(ctx, &store.PipelineCreateParams{
-		Account: account, ID: pid, Name: pid, UniqueID: pid, Creator: "AKIAEXAMPLE", Now: now,
-	}); err != nil {
-		t.Fatal(err)
-	}
+	objectsPipeline(t, d, pid, now)
 	objects := func(id string) []byte { return []byte(fmt.Sprintf(`{%q:{"id":%q,"fields":[]}}`, id, id)) }
 	c := &store.RunChanges{Account: account, PipelineID: pid, Now: now}
 	for i := range done + live + cancel {
@@ -91,16 +109,8 @@ func TestDeadTaskObjectsDropped(t *testing.T) {
 	if err := d.Close(); err != nil {
 		t.Fatal(err)
 	}
-	countRows := func() int {
-		t.Helper()
-		var n int
-		if err := d.db.QueryRowContext(ctx, `SELECT count(*) FROM task_objects`).Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		return n
-	}
 	d = openPath(t, path)
-	if got, want := countRows(), done+live+cancel-bulkRows; got != want {
+	if got, want := objectRows(t, d), done+live+cancel-bulkRows; got != want {
 		t.Errorf("task_objects rows after the bulk deletion = %d, want %d", got, want)
 	}
 	checkObjects("after reopening")
@@ -124,7 +134,7 @@ func TestDeadTaskObjectsDropped(t *testing.T) {
 func TestDeadTaskObjectsDeletedInBoundedBulks(t *testing.T) {
 	t.Parallel()
 	const (
-		account  = "123456789012"
+		account  = objectsAccount
 		pid      = "df-bulks"
 		perWrite = deadObjectBulks * bulkRows
 		n        = 2*perWrite + 5
@@ -132,11 +142,7 @@ func TestDeadTaskObjectsDeletedInBoundedBulks(t *testing.T) {
 	d := openTemp(t)
 	ctx := t.Context()
 	now := time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC)
-	if _, _, err := d.PipelineCreate(ctx, &store.PipelineCreateParams{
-		Account: account, ID: pid, Name: pid, UniqueID: pid, Creator: "AKIAEXAMPLE", Now: now,
-	}); err != nil {
-		t.Fatal(err)
-	}
+	objectsPipeline(t, d, pid, now)
 	add := &store.RunChanges{Account: account, PipelineID: pid, Now: now}
 	cancel := &store.RunChanges{Account: account, PipelineID: pid, Now: now}
 	for i := range n {
@@ -149,19 +155,11 @@ func TestDeadTaskObjectsDeletedInBoundedBulks(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	rows := func() int {
-		t.Helper()
-		var got int
-		if err := d.db.QueryRowContext(ctx, `SELECT count(*) FROM task_objects`).Scan(&got); err != nil {
-			t.Fatal(err)
-		}
-		return got
-	}
 	// The cancellation ended every task; each write after it deletes a
 	// bounded share, until fewer than a bulk are left. Each also stores
 	// the row of the task it enqueues.
 	for k := range 4 {
-		if got, want := rows(), n+k-min(k, 2)*perWrite; got != want {
+		if got, want := objectRows(t, d), n+k-min(k, 2)*perWrite; got != want {
 			t.Fatalf("after %d writes: %d task_objects rows, want %d", k, got, want)
 		}
 		if err := d.TaskEnqueue(ctx, &store.Task{ID: fmt.Sprintf("extra-%d", k), Account: account, PipelineID: pid,

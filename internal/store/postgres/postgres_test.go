@@ -115,6 +115,7 @@ func TestDeadTaskObjectsDropped(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer rows.Close()
 	got := map[string]int{}
 	for rows.Next() {
 		var id string
@@ -129,8 +130,8 @@ func TestDeadTaskObjectsDropped(t *testing.T) {
 	}
 	want := map[string]int{"finished": 0, "lost": 0, "canceled": 0, "live": len(`{"live":{}}`)}
 	for id, n := range want {
-		if got[id] != n {
-			t.Errorf("objects of %s: %d bytes, want %d", id, got[id], n)
+		if m, ok := got[id]; !ok || m != n {
+			t.Errorf("objects of %s: %d bytes (stored %v), want %d", id, m, ok, n)
 		}
 	}
 }

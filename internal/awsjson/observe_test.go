@@ -127,20 +127,8 @@ func BenchmarkServeHTTPObserve(b *testing.B) {
 				Logger:  slog.New(slog.DiscardHandler),
 				Observe: bc.observe,
 			}
-			body := []byte(`{"pipelineIds":["df-0123456789ABCDEFGHIJ"]}`)
-			rb := &resettableBody{}
-			r := httptest.NewRequest("POST", "/", nil)
-			r.Body = rb
-			r.ContentLength = int64(len(body))
-			r.Header.Set("X-Amz-Target", "DataPipeline.DescribePipelines")
-			w := &discardWriter{h: http.Header{}}
 			b.ReportAllocs()
-			for b.Loop() {
-				rb.Reset(body)
-				clear(w.h)
-				h.ServeHTTP(w, r)
-			}
-			if w.status != 200 {
+			if w := serveEach(h, b.Loop); w.status != 200 {
 				b.Fatalf("status %d", w.status)
 			}
 		})

@@ -261,50 +261,50 @@ func waitLeader(t *testing.T, nodes map[string]*Elector) string {
 	return ""
 }
 
+// leadFailingOnce runs e with work whose first term ends at once with err
+// and whose later terms last until Run is stopped. terms reports how many
+// terms have begun; stop ends Run and checks that it returned nil.
+func leadFailingOnce(t *testing.T, e *Elector, err error) (terms func() int32, stop func()) {
+	ctx, cancel := context.WithCancel(t.Context())
+	var n atomic.Int32
+	done := make(chan error)
+	go func() {
+		done <- e.Run(ctx, func(ctx context.Context) error {
+			if n.Add(1) == 1 {
+				return err
+			}
+			<-ctx.Done()
+			return ctx.Err()
+		})
+	}()
+	return n.Load, func() {
+		t.Helper()
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run() = %v, want nil", err)
+		}
+	}
+}
+
 func TestLeadErrors(t *testing.T) {
 	t.Run("Fenced", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			m := &memLeases{leases: map[string]store.Lease{}}
 			e := newElector(t, m, "a")
-			ctx, cancel := context.WithCancel(t.Context())
-			var calls atomic.Int32
-			done := make(chan error)
-			go func() {
-				done <- e.Run(ctx, func(ctx context.Context) error {
-					if calls.Add(1) == 1 {
-						return store.ErrFenced // a write found the lease gone
-					}
-					<-ctx.Done()
-					return ctx.Err()
-				})
-			}()
+			// A write found the lease gone.
+			terms, stop := leadFailingOnce(t, e, store.ErrFenced)
 			time.Sleep(time.Second)
-			if n := calls.Load(); n != 2 {
+			if n := terms(); n != 2 {
 				t.Errorf("lead called %d times, want 2: a fenced term ends and the node campaigns again", n)
 			}
-			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("Run() = %v, want nil", err)
-			}
+			stop()
 		})
 	})
 	t.Run("Failed", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			m := &memLeases{leases: map[string]store.Lease{}}
 			e := newElector(t, m, "a")
-			boom := errors.New("boom")
-			ctx, cancel := context.WithCancel(t.Context())
-			var calls atomic.Int32
-			done := make(chan error)
-			go func() {
-				done <- e.Run(ctx, func(ctx context.Context) error {
-					if calls.Add(1) == 1 {
-						return boom
-					}
-					<-ctx.Done()
-					return ctx.Err()
-				})
-			}()
+			terms, stop := leadFailingOnce(t, e, errors.New("boom"))
 			// The failed node steps down and gives the lease back at
 			// once, so that another may take it...
 			time.Sleep(500 * time.Millisecond)
@@ -317,13 +317,10 @@ func TestLeadErrors(t *testing.T) {
 			// ...and, with nobody else there, leads again a third of a
 			// TTL later.
 			time.Sleep(time.Second)
-			if n := calls.Load(); n != 2 || !e.Status().Leader {
+			if n := terms(); n != 2 || !e.Status().Leader {
 				t.Errorf("lead called %d times, leader %v; want 2 and leading again", n, e.Status().Leader)
 			}
-			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("Run() = %v, want nil", err)
-			}
+			stop()
 		})
 	})
 	t.Run("FailedAlone", func(t *testing.T) {
